@@ -1,0 +1,1 @@
+"""Pure two-factor logic: provider types, platform settings, account rules, OTP math, codes."""

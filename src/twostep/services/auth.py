@@ -1,0 +1,326 @@
+"""Password login, refresh, logout, password change, activation and password reset."""
+
+from __future__ import annotations
+
+import uuid
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+
+from twostep.bootstrap import Container
+from twostep.domain import password_policy
+from twostep.domain.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    CredentialsExpired,
+    PasswordViolation,
+)
+from twostep.domain.ids import now_ms
+from twostep.services import audit, credentials, settings_store, twofa_login, users_repo
+from twostep.services.audit import login_data
+from twostep.storage import tables as t
+
+log = logging.getLogger("twostep.auth")
+
+INVALID = "Invalid username or password"
+LOCKED = "User account is locked due to security policy"
+NOT_ACTIVE = "User account is not active"
+
+
+@dataclass(frozen=True)
+class Client:
+    address: str
+    user_agent: str | None
+
+
+def _policy_problems(policy: dict[str, Any], password: str) -> str | None:
+    problems = password_policy.violations(password, policy)
+    return "\n".join(problems) if problems else None
+
+
+def login(c: Container, *, username: str, password: str, client: Client) -> dict[str, Any]:
+    with c.db.read() as conn:
+        row = users_repo.by_email(conn, username)
+        settings = settings_store.security_settings(conn)
+    # Outside any transaction: the hash is the slow part and must not hold a lock.
+    password_ok = c.passwords.verify(row.password_hash if row else None, password)
+    max_attempts = settings.get("maxFailedLoginAttempts")
+    if row is None:
+        _unknown_user_failure(c, username, max_attempts)
+        raise AuthenticationFailed(INVALID)
+    data = login_data(client.address, client.user_agent)
+    if not password_ok:
+        _password_failure(c, row, settings, data)  # raises
+    # Account state is revealed only to someone who knows the password (no enumeration).
+    if not row.enabled:
+        _audit_failure(c, row, data, NOT_ACTIVE)
+        raise AuthenticationFailed(NOT_ACTIVE)
+    policy = settings["passwordPolicy"]
+    if policy.get("forceUserToResetPasswordIfNotValid") and _policy_problems(policy, password):
+        raise PasswordViolation(
+            "The entered password violates our policies. If this is your real password, please reset it."
+        )
+    days = policy.get("passwordExpirationPeriodDays")
+    if isinstance(days, int) and days > 0 and (row.password_set_time or 0) + days * 86_400_000 < now_ms():
+        token = _issue_reset_token(c, row.id, settings)
+        raise CredentialsExpired("User password expired!", token)
+    if c.passwords.needs_rehash(row.password_hash):
+        new_hash = c.passwords.hash(password)
+    else:
+        new_hash = None
+    with c.db.transaction() as conn:
+        values: dict[str, Any] = {"failed_login_attempts": 0}
+        if new_hash:
+            values["password_hash"] = new_hash
+        conn.execute(update(t.user_credentials).where(t.user_credentials.c.user_id == row.id).values(**values))
+    return twofa_login.after_password(c, row, client)
+
+
+def _unknown_user_failure(c: Container, username: str, max_attempts: Any) -> None:
+    """Unknown users lock out like known ones, so the lockout message reveals nothing."""
+    if isinstance(max_attempts, int) and max_attempts > 0:
+        key = "login-unknown:" + c.codes.hash(username, scope="login-unknown")[:32]
+        if not c.limiter.hit(key, capacity=max_attempts, period_s=86_400):
+            raise AuthenticationFailed(LOCKED)
+
+
+def _password_failure(c: Container, row: Any, settings: dict[str, Any], data: dict[str, Any]) -> None:
+    max_attempts = settings.get("maxFailedLoginAttempts")
+    with c.db.transaction() as conn:
+        failures = conn.execute(
+            update(t.user_credentials)
+            .where(t.user_credentials.c.user_id == row.id)
+            .values(failed_login_attempts=t.user_credentials.c.failed_login_attempts + 1)
+            .returning(t.user_credentials.c.failed_login_attempts)
+        ).scalar_one()
+        locked_now = (
+            isinstance(max_attempts, int) and max_attempts > 0 and failures > max_attempts and row.enabled
+        )
+        if isinstance(max_attempts, int) and max_attempts > 0 and failures > max_attempts:
+            if locked_now:
+                conn.execute(
+                    update(t.user_credentials)
+                    .where(t.user_credentials.c.user_id == row.id)
+                    .values(enabled=False)
+                )
+                c.tokens.revoke_user(conn, row.id)
+                audit.record_user_event(conn, row, "LOCKOUT", data)
+            audit.record_user_event(conn, row, "LOGIN", data, failure=LOCKED)
+            message = LOCKED
+        else:
+            audit.record_user_event(conn, row, "LOGIN", data, failure=INVALID)
+            message = INVALID
+    if locked_now:
+        _notify_lockout(c, row.email, settings, max_attempts)
+    raise AuthenticationFailed(message)
+
+
+def _notify_lockout(c: Container, email: str, settings: dict[str, Any], max_attempts: Any) -> None:
+    address = settings.get("userLockoutNotificationEmail")
+    if not address:
+        return
+    try:
+        c.delivery.send_email(
+            address, "account_lockout", {"locked_account": email, "max_attempts": max_attempts}
+        )
+    except Exception:  # a lockout must not fail because the mail server is down
+        log.warning("lockout notification could not be sent")
+
+
+def _audit_failure(c: Container, row: Any, data: dict[str, Any], message: str) -> None:
+    with c.db.transaction() as conn:
+        audit.record_user_event(conn, row, "LOGIN", data, failure=message)
+
+
+def _issue_reset_token(c: Container, user_id: uuid.UUID, settings: dict[str, Any]) -> str:
+    token = credentials.new_token()
+    ttl = settings.get("passwordResetTokenTtl") or 24
+    with c.db.transaction() as conn:
+        conn.execute(
+            update(t.user_credentials)
+            .where(t.user_credentials.c.user_id == user_id)
+            .values(
+                reset_token_hash=credentials.token_hash(c, "reset", token),
+                reset_token_exp=now_ms() + ttl * 3600 * 1000,
+            )
+        )
+    return token
+
+
+def full_login(c: Container, row: Any, client: Client, **audit_extra: Any) -> dict[str, str]:
+    """Issue the normal token pair, record LOGIN and lastLoginTs."""
+    pair = c.tokens.issue_pair(users_repo.identity(row))
+    with c.db.transaction() as conn:
+        conn.execute(
+            update(t.user_credentials)
+            .where(t.user_credentials.c.user_id == row.id)
+            .values(last_login_ts=now_ms())
+        )
+        audit.record_user_event(conn, row, "LOGIN", login_data(client.address, client.user_agent, **audit_extra))
+    return pair
+
+
+def refresh(c: Container, refresh_token: str) -> dict[str, str]:
+    from twostep.domain.authority import Authority
+
+    claims = c.tokens.decode(refresh_token)
+    if claims.authority != Authority.REFRESH_TOKEN:
+        raise AuthenticationFailed("Invalid Refresh Token scope")
+    if not c.tokens.session_is_live(claims.session_id):
+        raise AuthenticationFailed("Token is outdated")
+    with c.db.read() as conn:
+        row = users_repo.by_id(conn, claims.user_id)
+    if row is None:
+        raise AuthenticationFailed(INVALID)
+    if not row.enabled:
+        raise AuthenticationFailed(NOT_ACTIVE)
+    return c.tokens.issue_pair(users_repo.identity(row))
+
+
+def logout(c: Container, *, user_id: uuid.UUID, session_id: uuid.UUID | None, client: Client) -> None:
+    with c.db.transaction() as conn:
+        if session_id is not None:
+            c.tokens.revoke_session(conn, session_id)
+        row = users_repo.by_id(conn, user_id)
+        if row is not None:
+            audit.record_user_event(conn, row, "LOGOUT", login_data(client.address, client.user_agent))
+
+
+def change_password(c: Container, *, user_id: uuid.UUID, current: str, new: str) -> dict[str, str]:
+    with c.db.read() as conn:
+        row = users_repo.by_id(conn, user_id)
+        settings = settings_store.security_settings(conn)
+    if row is None or not c.passwords.verify(row.password_hash, current):
+        raise BadRequest("Current password doesn't match!")
+    _check_new_password(c, settings, new, row.password_history)
+    if c.passwords.verify(row.password_hash, new):
+        raise BadRequest("New password should be different from existing!")
+    new_hash = c.passwords.hash(new)
+    with c.db.transaction() as conn:
+        credentials.store_password(conn, user_id, new_hash, row.password_history, now_ms())
+        c.tokens.revoke_user(conn, user_id)
+    return c.tokens.issue_pair(users_repo.identity(row))
+
+
+def _check_new_password(c: Container, settings: dict[str, Any], password: str, history: Any) -> None:
+    policy = settings["passwordPolicy"]
+    problems = password_policy.violations(password, policy)
+    days = policy.get("passwordReuseFrequencyDays")
+    if history is not None and credentials.password_reused(c, history, password, days, now_ms()):
+        problems.append(f"Password was already used for the last {days} days")
+    if problems:
+        raise BadRequest("\n".join(problems))
+
+
+def check_activate_token(c: Container, token: str) -> str:
+    """'ok', 'expired' or 'unknown' (for the link's redirect)."""
+    with c.db.read() as conn:
+        row = conn.execute(
+            select(t.user_credentials.c.activate_token_exp, t.user_credentials.c.enabled).where(
+                t.user_credentials.c.activate_token_hash == credentials.token_hash(c, "activate", token)
+            )
+        ).first()
+    if row is None or row.enabled:
+        return "unknown"
+    return "expired" if row.activate_token_exp < now_ms() else "ok"
+
+
+def activate(c: Container, *, token: str, password: str, send_mail: bool, client: Client, base_url: str) -> dict[str, Any]:
+    with c.db.read() as conn:
+        settings = settings_store.security_settings(conn)
+    problems = password_policy.violations(password, settings["passwordPolicy"])
+    if problems:
+        raise BadRequest("\n".join(problems))
+    password_hash = c.passwords.hash(password)
+    digest = credentials.token_hash(c, "activate", token)
+    with c.db.transaction() as conn:
+        cred = conn.execute(
+            select(t.user_credentials).where(t.user_credentials.c.activate_token_hash == digest)
+        ).first()
+        if cred is None:
+            raise BadRequest(f"Unable to find user credentials by activateToken [{token[:64]}]")
+        if cred.enabled:
+            raise BadRequest("User credentials already activated")
+        if cred.activate_token_exp < now_ms():
+            raise BadRequest("Activation token expired")
+        # Conditional on the token still being there: a token activates exactly once.
+        done = conn.execute(
+            update(t.user_credentials)
+            .where(t.user_credentials.c.user_id == cred.user_id, t.user_credentials.c.activate_token_hash == digest)
+            .values(enabled=True, activate_token_hash=None, activate_token_enc=None, activate_token_exp=None)
+        ).rowcount
+        if done != 1:
+            raise BadRequest("User credentials already activated")
+        credentials.store_password(conn, cred.user_id, password_hash, cred.password_history, now_ms())
+        row = users_repo.by_id(conn, cred.user_id)
+    if send_mail:
+        try:
+            c.delivery.send_email(row.email, "account_activated", {"login_link": f"{base_url}/login"})
+        except Exception:
+            log.warning("activation confirmation mail could not be sent")
+    return twofa_login.after_activation(c, row, client)
+
+
+def request_password_reset(c: Container, *, email: str, base_url: str) -> None:
+    """Always succeeds from the caller's view (no enumeration); mails only existing, active users."""
+    with c.db.read() as conn:
+        row = users_repo.by_email(conn, email)
+        settings = settings_store.security_settings(conn)
+    if row is None or not row.enabled:
+        return
+    key = f"reset-request:{row.id}"
+    if not c.limiter.hit(key, capacity=5, period_s=3600):
+        return
+    token = _issue_reset_token(c, row.id, settings)
+    ttl = settings.get("passwordResetTokenTtl") or 24
+    link = f"{base_url}/api/noauth/resetPassword?resetToken={token}"
+    try:
+        c.delivery.send_email(row.email, "reset_password", {"link": link, "ttl_hours": ttl})
+    except Exception:
+        log.warning("password reset mail could not be sent")
+
+
+def check_reset_token(c: Container, token: str) -> str:
+    with c.db.read() as conn:
+        row = conn.execute(
+            select(t.user_credentials.c.reset_token_exp).where(
+                t.user_credentials.c.reset_token_hash == credentials.token_hash(c, "reset", token)
+            )
+        ).first()
+    if row is None:
+        return "unknown"
+    return "expired" if row.reset_token_exp < now_ms() else "ok"
+
+
+def reset_password(c: Container, *, token: str, password: str, base_url: str) -> None:
+    digest = credentials.token_hash(c, "reset", token)
+    with c.db.read() as conn:
+        cred = conn.execute(
+            select(t.user_credentials).where(t.user_credentials.c.reset_token_hash == digest)
+        ).first()
+        settings = settings_store.security_settings(conn)
+    if cred is None:
+        raise BadRequest("Invalid reset token!")
+    if cred.reset_token_exp < now_ms():
+        raise BadRequest("Password reset token expired")
+    _check_new_password(c, settings, password, cred.password_history)
+    if cred.password_hash and c.passwords.verify(cred.password_hash, password):
+        raise BadRequest("New password should be different from existing!")
+    new_hash = c.passwords.hash(password)
+    with c.db.transaction() as conn:
+        done = conn.execute(
+            update(t.user_credentials)
+            .where(t.user_credentials.c.user_id == cred.user_id, t.user_credentials.c.reset_token_hash == digest)
+            .values(reset_token_hash=None, reset_token_exp=None)
+        ).rowcount
+        if done != 1:
+            raise BadRequest("Invalid reset token!")
+        credentials.store_password(conn, cred.user_id, new_hash, cred.password_history, now_ms())
+        c.tokens.revoke_user(conn, cred.user_id)
+        row = users_repo.by_id(conn, cred.user_id)
+    try:
+        c.delivery.send_email(row.email, "password_was_reset", {"login_link": f"{base_url}/login"})
+    except Exception:
+        log.warning("password-reset confirmation mail could not be sent")

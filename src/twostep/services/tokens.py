@@ -1,0 +1,195 @@
+"""JWT access, refresh and restricted (2FA) tokens, shaped as ThingsBoard issues them (HS512).
+
+Every token pair is bound to an `auth_session` row and every restricted token to a
+`twofa_login_attempt` row, so both are revocable at once and across instances.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import jwt
+from sqlalchemy import select, update
+
+from twostep.domain.authority import Authority
+from twostep.domain.errors import AuthenticationFailed, TokenExpired
+from twostep.domain.ids import NULL_UUID, now_ms
+from twostep.storage import tables as t
+from twostep.storage.db import Database
+
+ALGORITHM = "HS512"
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: uuid.UUID
+    email: str
+    authority: Authority
+    tenant_id: uuid.UUID
+    customer_id: uuid.UUID
+    session_id: uuid.UUID | None
+    jti: uuid.UUID | None
+    issued_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class UserIdentity:
+    id: uuid.UUID
+    email: str
+    authority: str
+    tenant_id: uuid.UUID
+    customer_id: uuid.UUID
+    first_name: str | None = None
+    last_name: str | None = None
+
+
+class TokenService:
+    def __init__(self, db: Database, key: bytes, *, issuer: str, access_ttl: int, refresh_ttl: int):
+        self._db = db
+        self._key = key
+        self.issuer = issuer
+        self.access_ttl = access_ttl
+        self.refresh_ttl = refresh_ttl
+
+    # -- issuing --------------------------------------------------------------------------------
+
+    def issue_pair(self, user: UserIdentity, conn=None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+        """A new session and its access/refresh pair (ThingsBoard: new sessionId per pair).
+
+        With `conn`, the session row joins the caller's transaction."""
+        now = now_ms()
+        session_id = uuid.uuid4()
+        row = t.auth_session.insert().values(
+            id=session_id,
+            user_id=user.id,
+            created_time=now,
+            expires_at=now + self.refresh_ttl * 1000,
+            revoked=False,
+        )
+        if conn is not None:
+            conn.execute(row)
+        else:
+            with self._db.transaction() as own:
+                own.execute(row)
+        iat = now // 1000
+        access = {
+            "sub": user.email,
+            "userId": str(user.id),
+            "scopes": [user.authority],
+            "sessionId": str(session_id),
+            "enabled": True,
+            "isPublic": False,
+            "tenantId": str(user.tenant_id),
+            "customerId": str(user.customer_id),
+            "iss": self.issuer,
+            "iat": iat,
+            "exp": iat + self.access_ttl,
+        }
+        if user.first_name is not None:
+            access["firstName"] = user.first_name
+        if user.last_name is not None:
+            access["lastName"] = user.last_name
+        refresh = {
+            "sub": user.email,
+            "userId": str(user.id),
+            "scopes": [Authority.REFRESH_TOKEN.value],
+            "sessionId": str(session_id),
+            "isPublic": False,
+            "jti": str(uuid.uuid4()),
+            "iss": self.issuer,
+            "iat": iat,
+            "exp": iat + self.refresh_ttl,
+        }
+        return {"token": self._encode(access), "refreshToken": self._encode(refresh)}
+
+    def issue_restricted(
+        self, user: UserIdentity, scope: Authority, *, jti: uuid.UUID, issued_ms: int, ttl: int
+    ) -> str:
+        iat = issued_ms // 1000
+        claims = {
+            "sub": user.email,
+            "userId": str(user.id),
+            "scopes": [scope.value],
+            "sessionId": str(uuid.uuid4()),
+            "jti": str(jti),
+            "tenantId": str(user.tenant_id),
+            "iss": self.issuer,
+            "iat": iat,
+            "exp": iat + ttl,
+        }
+        if user.customer_id != NULL_UUID:
+            claims["customerId"] = str(user.customer_id)
+        return self._encode(claims)
+
+    def _encode(self, claims: dict[str, object]) -> str:
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+
+    # -- checking -------------------------------------------------------------------------------
+
+    def decode(self, token: str) -> Claims:
+        """Signature, algorithm, issuer and expiry; ThingsBoard's messages for each failure."""
+        try:
+            raw = jwt.decode(
+                token,
+                self._key,
+                algorithms=[ALGORITHM],
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "iss"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenExpired() from None
+        except (jwt.InvalidSignatureError, jwt.InvalidIssuerError):
+            raise TokenExpired() from None
+        except jwt.PyJWTError:
+            raise AuthenticationFailed("Invalid username or password") from None
+        try:
+            scopes = raw["scopes"]
+            authority = Authority(scopes[0])
+            return Claims(
+                user_id=uuid.UUID(raw["userId"]),
+                email=str(raw["sub"]),
+                authority=authority,
+                tenant_id=uuid.UUID(raw.get("tenantId") or str(NULL_UUID)),
+                customer_id=uuid.UUID(raw.get("customerId") or str(NULL_UUID)),
+                session_id=uuid.UUID(raw["sessionId"]) if raw.get("sessionId") else None,
+                jti=uuid.UUID(raw["jti"]) if raw.get("jti") else None,
+                issued_at=int(raw["iat"]),
+                expires_at=int(raw["exp"]),
+            )
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise AuthenticationFailed("Invalid username or password") from None
+
+    def session_is_live(self, session_id: uuid.UUID | None) -> bool:
+        if session_id is None:
+            return False
+        with self._db.read() as conn:
+            row = conn.execute(
+                select(t.auth_session.c.revoked, t.auth_session.c.expires_at).where(
+                    t.auth_session.c.id == session_id
+                )
+            ).first()
+        return row is not None and not row.revoked and row.expires_at > now_ms()
+
+    # -- revoking -------------------------------------------------------------------------------
+
+    @staticmethod
+    def revoke_session(conn, session_id: uuid.UUID) -> None:  # type: ignore[no-untyped-def]
+        conn.execute(
+            update(t.auth_session).where(t.auth_session.c.id == session_id).values(revoked=True)
+        )
+
+    @staticmethod
+    def revoke_user(conn, user_id: uuid.UUID) -> None:  # type: ignore[no-untyped-def]
+        """All token pairs and all pending second steps of the user."""
+        conn.execute(
+            update(t.auth_session)
+            .where(t.auth_session.c.user_id == user_id, t.auth_session.c.revoked.is_(False))
+            .values(revoked=True)
+        )
+        conn.execute(
+            update(t.login_attempt)
+            .where(t.login_attempt.c.user_id == user_id, t.login_attempt.c.state == "ACTIVE")
+            .values(state="REVOKED")
+        )

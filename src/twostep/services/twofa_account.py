@@ -1,0 +1,389 @@
+"""Enrollment: generate, submit, verify-and-save, update, delete, and the admin reset.
+
+Hardened against ThingsBoard (§3.11): `generate` keeps the TOTP secret and backup codes server-side,
+and verify-and-save activates only what the server generated; SMS/email setup codes are bound to
+the exact address they went to and stored only as keyed hashes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, delete, select
+
+from twostep.bootstrap import Container
+from twostep.domain.errors import AuthenticationFailed, BadRequest, NotFound, PermissionDenied, TooManyRequests
+from twostep.domain.ids import now_ms
+from twostep.domain.twofa import account, codes, otp
+from twostep.domain.twofa.platform import PlatformSettings
+from twostep.domain.twofa.providers import ProviderType
+from twostep.services import audit, twofa_notify, twofa_settings, twofa_store, users_repo
+from twostep.storage import tables as t
+
+log = logging.getLogger("twostep.twofa")
+
+E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+EMAIL = re.compile(r"^[A-Z0-9_!#$%&'*+/=?`{|}~^.-]+@[A-Z0-9.-]+\.[A-Z]{2,}$", re.IGNORECASE)
+INCORRECT = "Verification code is incorrect"
+SETUP_ATTEMPTS = 10  # per provider and user in SETUP_WINDOW_S: setup codes cannot be brute-forced
+SETUP_WINDOW_S = 900
+
+
+@dataclass(frozen=True)
+class ConfigView:
+    type: ProviderType
+    default: bool
+    phone: str | None = None
+    email: str | None = None
+    issuer: str | None = None
+    account: str | None = None
+    codes_left: int | None = None
+
+
+@dataclass(frozen=True)
+class AccountView:
+    configs: list[ConfigView]
+
+
+@dataclass(frozen=True)
+class Generated:
+    type: ProviderType
+    auth_url: str | None = None
+    email: str | None = None
+    backup_codes: list[str] = field(default_factory=list, repr=False)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A provider config sent by the client (submit / verify-and-save)."""
+
+    type: ProviderType
+    use_by_default: bool = False
+    auth_url: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    codes: list[str] | None = field(default=None, repr=False)
+
+
+def _view(conn: Connection, user_email: str, config_rows: list[Any]) -> AccountView:
+    views = []
+    for r in config_rows:
+        kind = ProviderType(r.provider_type)
+        views.append(
+            ConfigView(
+                type=kind,
+                default=r.use_by_default,
+                phone=r.phone_number,
+                email=r.email,
+                issuer=r.totp_issuer,
+                account=user_email,
+                codes_left=twofa_store.codes_left(conn, r.id) if kind == ProviderType.BACKUP_CODE else None,
+            )
+        )
+    return AccountView(views)
+
+
+def _platform_provider(settings: PlatformSettings | None, provider: ProviderType) -> PlatformSettings:
+    if settings is None or settings.provider(provider) is None:
+        raise BadRequest("2FA provider is not configured")
+    return settings
+
+
+def get_settings(c: Container, user_id: uuid.UUID) -> AccountView | None:
+    with c.db.transaction() as conn:
+        settings = twofa_settings.load(conn)
+        current = twofa_store.pruned_rows(conn, user_id, settings)
+        user = users_repo.by_id(conn, user_id)
+        # ThingsBoard answers an empty body when the user has no 2FA settings.
+        return _view(conn, user.email, current) if current else None
+
+
+def provider_types(c: Container) -> list[str]:
+    with c.db.read() as conn:
+        settings = twofa_settings.load(conn)
+    return [p.value for p in settings.provider_types] if settings else []
+
+
+def generate(c: Container, user_id: uuid.UUID, provider: ProviderType) -> Generated:
+    with c.db.transaction() as conn:
+        settings = _platform_provider(twofa_settings.load(conn), provider)
+        user = users_repo.by_id(conn, user_id)
+        conn.execute(
+            delete(t.twofa_pending).where(
+                t.twofa_pending.c.user_id == user_id, t.twofa_pending.c.provider_type == provider.value
+            )
+        )
+        pending: dict[str, Any] = {}
+        result: Generated
+        if provider == ProviderType.TOTP:
+            secret = otp.new_secret()
+            issuer = settings.provider(provider).issuer_name  # type: ignore[union-attr]
+            pending = {
+                "totp_secret_enc": c.box.seal(secret, context=f"pending-totp:{user_id}"),
+                "totp_issuer": issuer,
+            }
+            result = Generated(provider, auth_url=otp.provisioning_uri(secret, issuer=issuer or "", account=user.email))
+        elif provider == ProviderType.BACKUP_CODE:
+            quantity = settings.provider(provider).codes_quantity or 10  # type: ignore[union-attr]
+            plain = codes.backup_codes(quantity)
+            pending = {"backup_code_hashes": [c.codes.hash(code, scope=f"backup:{user_id}") for code in plain]}
+            result = Generated(provider, backup_codes=plain)
+        elif provider == ProviderType.EMAIL:
+            return Generated(provider, email=user.email)
+        else:
+            return Generated(provider)
+        conn.execute(
+            t.twofa_pending.insert().values(
+                user_id=user_id, provider_type=provider.value, created_time=now_ms(), **pending
+            )
+        )
+    return result
+
+
+def _validate_target(body: Submitted) -> str:
+    if body.type == ProviderType.SMS:
+        if not body.phone or not body.phone.strip():
+            raise BadRequest("Validation error: phoneNumber must not be blank")
+        if not E164.match(body.phone):
+            raise BadRequest("Validation error: phoneNumber is not of E.164 format")
+        return body.phone
+    if not body.email or not body.email.strip():
+        raise BadRequest("Validation error: email must not be blank")
+    if len(body.email) > 255 or not EMAIL.match(body.email):
+        raise BadRequest("Validation error: email must be a well-formed email address")
+    return body.email
+
+
+def submit(c: Container, user_id: uuid.UUID, body: Submitted, client: audit_client_t) -> None:
+    """SMS/EMAIL: send a setup code to the given address. TOTP and BACKUP_CODE: nothing to do."""
+    with c.db.read() as conn:
+        settings = _platform_provider(twofa_settings.load(conn), body.type)
+        user = users_repo.by_id(conn, user_id)
+    if body.type not in (ProviderType.SMS, ProviderType.EMAIL):
+        return
+    target = _validate_target(body)
+    provider = settings.provider(body.type)
+    lifetime = provider.code_lifetime or 120  # type: ignore[union-attr]
+    code = codes.numeric_code()
+    twofa_notify.send_code(
+        c, user=user, provider=body.type, target=target, code=code, lifetime=lifetime,
+        template=provider.sms_template, client=client,  # type: ignore[union-attr]
+    )
+    # Stored only after the transport accepted the message: a failed send leaves nothing usable.
+    with c.db.transaction() as conn:
+        conn.execute(
+            delete(t.twofa_pending).where(
+                t.twofa_pending.c.user_id == user_id, t.twofa_pending.c.provider_type == body.type.value
+            )
+        )
+        conn.execute(
+            t.twofa_pending.insert().values(
+                user_id=user_id,
+                provider_type=body.type.value,
+                created_time=now_ms(),
+                target=target,
+                code_hash=c.codes.hash(code, scope=f"setup:{user_id}:{body.type.value}:{target}"),
+                code_expires_at=now_ms() + lifetime * 1000,
+            )
+        )
+
+
+audit_client_t = Any  # the web layer's ClientInfo (address, user_agent)
+
+
+def _secret_from_auth_url(auth_url: str | None) -> str | None:
+    if not auth_url:
+        return None
+    match = re.search(r"[?&]secret=([A-Za-z2-7]+)(?:&|$)", auth_url)
+    return match.group(1) if match else None
+
+
+def verify_and_save(c: Container, user_id: uuid.UUID, body: Submitted, code: str | None, client: Any) -> AccountView:
+    with c.db.read() as conn:
+        settings = twofa_settings.load(conn)
+        current = twofa_store.rows(conn, user_id)
+        user = users_repo.by_id(conn, user_id)
+    if any(r.provider_type == body.type.value for r in current):
+        raise BadRequest("2FA provider is already configured")
+    if not user.enabled:
+        raise AuthenticationFailed("User is disabled")
+    settings = _platform_provider(settings, body.type)
+    if body.type == ProviderType.SMS or body.type == ProviderType.EMAIL:
+        _validate_target(body)
+    if body.type != ProviderType.BACKUP_CODE and not c.limiter.hit(
+        f"setup-verify:{user_id}:{body.type.value}", capacity=SETUP_ATTEMPTS, period_s=SETUP_WINDOW_S
+    ):
+        raise TooManyRequests()
+    with c.db.transaction() as conn:
+        current = twofa_store.pruned_rows(conn, user_id, settings)
+        pending = conn.execute(
+            select(t.twofa_pending).where(
+                t.twofa_pending.c.user_id == user_id, t.twofa_pending.c.provider_type == body.type.value
+            )
+        ).first()
+        values = _verified_values(c, user_id, body, code, pending)
+        # Consume the pending state exactly once (concurrent verify-and-save calls: one wins).
+        consumed = conn.execute(
+            delete(t.twofa_pending).where(
+                t.twofa_pending.c.user_id == user_id,
+                t.twofa_pending.c.provider_type == body.type.value,
+                t.twofa_pending.c.created_time == pending.created_time,
+            )
+        ).rowcount
+        if consumed != 1:
+            raise BadRequest(INCORRECT)
+        before = twofa_store.entries(current)
+        position = twofa_store.next_position(conn, user_id)
+        after = account.add(before, body.type, default=body.use_by_default, position=position)
+        new_entry = next(e for e in after if e.type == body.type)
+        twofa_store.apply(conn, user_id, before, [e for e in after if e.type != body.type])
+        backup_hashes = values.pop("backup_code_hashes", None)
+        config_id = uuid.uuid4()
+        if "totp_secret" in values:
+            values["totp_secret_enc"] = c.box.seal(values.pop("totp_secret"), context=f"totp:{config_id}")
+        twofa_store.insert_config(
+            conn, user_id, body.type, position, id=config_id, use_by_default=new_entry.default, **values
+        )
+        for digest in backup_hashes or []:
+            conn.execute(t.backup_code.insert().values(id=uuid.uuid4(), config_id=config_id, code_hash=digest))
+        audit.record_user_event(
+            conn, user, "CREDENTIALS_UPDATED", {"twoFa": f"{body.type.value} added"}
+        )
+        view = _view(conn, user.email, twofa_store.rows(conn, user_id))
+    twofa_notify.changed(c, user, f"{_names[body.type]} added", client)
+    return view
+
+
+_names = {
+    ProviderType.TOTP: "Authenticator app",
+    ProviderType.SMS: "SMS authentication",
+    ProviderType.EMAIL: "Email authentication",
+    ProviderType.BACKUP_CODE: "Backup codes",
+}
+
+
+def _verified_values(c: Container, user_id: uuid.UUID, body: Submitted, code: str | None, pending: Any) -> dict[str, Any]:
+    """Check the submitted config against the server's pending state; the columns to store."""
+    if body.type == ProviderType.BACKUP_CODE:
+        if pending is None or not pending.backup_code_hashes:
+            raise BadRequest("Backup codes were not generated: generate them first")
+        sent = {c.codes.hash(x, scope=f"backup:{user_id}") for x in (body.codes or []) if isinstance(x, str)}
+        if sent != set(pending.backup_code_hashes):
+            raise BadRequest("Backup codes do not match the generated ones")
+        return {"backup_code_hashes": list(pending.backup_code_hashes)}
+    if not codes.is_numeric_code(code):
+        raise BadRequest(INCORRECT)
+    if body.type == ProviderType.TOTP:
+        if pending is None or pending.totp_secret_enc is None:
+            raise BadRequest(INCORRECT)
+        secret = c.box.open(pending.totp_secret_enc, context=f"pending-totp:{user_id}")
+        if not c.codes.same(_secret_from_auth_url(body.auth_url), secret):
+            raise BadRequest(INCORRECT)
+        step = otp.match_step(secret, code, now=now_ms() / 1000, back_steps=c.config.totp_drift_steps)  # type: ignore[arg-type]
+        if step is None:
+            raise BadRequest(INCORRECT)
+        # The enrollment code's step counts as used: it cannot log in afterwards.
+        return {"totp_secret": secret, "totp_issuer": pending.totp_issuer, "last_used_step": step}
+    target = body.phone if body.type == ProviderType.SMS else body.email
+    if pending is None or pending.code_hash is None or pending.target != target:
+        raise BadRequest(INCORRECT)
+    if pending.code_expires_at < now_ms():
+        raise BadRequest(INCORRECT)
+    digest = c.codes.hash(code or "", scope=f"setup:{user_id}:{body.type.value}:{target}")
+    if not c.codes.same(digest, pending.code_hash):
+        raise BadRequest(INCORRECT)
+    return {"phone_number": target} if body.type == ProviderType.SMS else {"email": target}
+
+
+def update_default(c: Container, user_id: uuid.UUID, provider: ProviderType, use_by_default: bool) -> AccountView:
+    with c.db.transaction() as conn:
+        settings = twofa_settings.load(conn)
+        current = twofa_store.pruned_rows(conn, user_id, settings)
+        before = twofa_store.entries(current)
+        after = account.set_default(before, provider, use_by_default)
+        twofa_store.apply(conn, user_id, before, after)
+        user = users_repo.by_id(conn, user_id)
+        return _view(conn, user.email, twofa_store.rows(conn, user_id))
+
+
+def delete_config(c: Container, user_id: uuid.UUID, provider: ProviderType, client: Any) -> AccountView:
+    from twostep.services.twofa_login import is_enforced
+
+    with c.db.transaction() as conn:
+        settings = twofa_settings.load(conn)
+        current = twofa_store.pruned_rows(conn, user_id, settings)
+        user = users_repo.by_id(conn, user_id)
+        if not current:
+            raise BadRequest("2FA not configured")
+        before = twofa_store.entries(current)
+        after = account.remove(before, provider)
+        if not after and is_enforced(conn, settings, user):
+            raise BadRequest("At least one 2FA provider is required")
+        twofa_store.apply(conn, user_id, before, after)
+        removed = [e.type for e in before if e.type not in {a.type for a in after}]
+        if removed:
+            audit.record_user_event(
+                conn, user, "CREDENTIALS_UPDATED", {"twoFa": ", ".join(r.value for r in removed) + " removed"}
+            )
+        view = _view(conn, user.email, twofa_store.rows(conn, user_id))
+    for r in removed:
+        twofa_notify.changed(c, user, f"{_names[r]} removed", client)
+    return view
+
+
+# -- administrators (beyond ThingsBoard CE: the routes of its open PR #14982) -------------------
+
+
+def _check_admin_may_manage(principal: Any, target: Any) -> None:
+    """Sysadmin: anyone. Tenant admin: users of its own tenant, never a sysadmin."""
+    if principal.authority == "SYS_ADMIN":
+        return
+    if principal.authority == "TENANT_ADMIN" and target.authority != "SYS_ADMIN" and target.tenant_id == principal.tenant_id:
+        return
+    raise PermissionDenied()
+
+
+def _target(conn: Connection, user_id: uuid.UUID) -> Any:
+    row = users_repo.by_id(conn, user_id)
+    if row is None:
+        raise NotFound(f"User with id [{user_id}] is not found")
+    return row
+
+
+def admin_get(c: Container, principal: Any, user_id: uuid.UUID) -> AccountView | None:
+    with c.db.transaction() as conn:
+        target = _target(conn, user_id)
+        _check_admin_may_manage(principal, target)
+        current = twofa_store.pruned_rows(conn, user_id, twofa_settings.load(conn))
+        return _view(conn, target.email, current) if current else None
+
+
+def admin_reset(c: Container, principal: Any, user_id: uuid.UUID, provider: ProviderType, client: Any) -> AccountView:
+    with c.db.transaction() as conn:
+        target = _target(conn, user_id)
+        _check_admin_may_manage(principal, target)
+        current = twofa_store.pruned_rows(conn, user_id, twofa_settings.load(conn))
+        if not current:
+            raise BadRequest("2FA not configured")
+        before = twofa_store.entries(current)
+        after = account.remove(before, provider)  # no enforcement check: an admin may empty it
+        twofa_store.apply(conn, user_id, before, after)
+        if not after:
+            c.tokens.revoke_user(conn, user_id)
+        actor = audit.Actor(principal.user_id, principal.email, principal.tenant_id, principal.customer_id)
+        audit.record(
+            conn,
+            actor,
+            "CREDENTIALS_UPDATED",
+            entity_type="USER",
+            entity_id=target.id,
+            entity_name=target.email,
+            data={"twoFaReset": provider.value, "clientAddress": client.address},
+        )
+        view = _view(conn, target.email, twofa_store.rows(conn, user_id))
+    twofa_notify.changed(c, target, f"{_names[provider]} reset by an administrator", client)
+    return view

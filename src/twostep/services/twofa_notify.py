@@ -1,0 +1,112 @@
+"""Sending codes and telling account owners about their 2FA (failed attempts, lockout, changes)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from twostep.bootstrap import Container
+from twostep.domain.errors import DeliveryFailed
+from twostep.domain.twofa.providers import ProviderType
+from twostep.domain.useragent import describe
+from twostep.services import audit
+
+log = logging.getLogger("twostep.twofa")
+
+
+def _check_caps(c: Container, **kwargs: Any) -> None:
+    try:
+        from twostep.services.send_caps import check_send_allowed
+    except ImportError:  # the caps module ships with the delivery issue
+        return
+    check_send_allowed(c, **kwargs)
+
+
+def send_code(
+    c: Container,
+    *,
+    user: Any,
+    provider: ProviderType,
+    target: str,
+    code: str,
+    lifetime: int,
+    template: str | None,
+    client: Any,
+) -> None:
+    """Deliver a one-time code; raises DeliveryFailed (nothing is stored by the caller then)."""
+    channel = "sms" if provider == ProviderType.SMS else "email"
+    _check_caps(c, channel=channel, user_id=user.id, destination=target, client_address=client.address)
+    if provider == ProviderType.SMS:
+        text = (template or "Verification code: ${code}").replace("${code}", code).replace("${userEmail}", user.email)
+        failure = None
+        try:
+            c.delivery.send_sms(target, text)
+        except DeliveryFailed as exc:
+            failure = exc.message
+            raise
+        finally:
+            with c.db.transaction() as conn:
+                audit.record_user_event(conn, user, "SMS_SENT", {"recipientNumber": target}, failure=failure)
+        return
+    try:
+        c.delivery.send_email(
+            target,
+            "twofa_code",
+            {"code": code, "expiration_seconds": lifetime, "target_email": target},
+        )
+    except DeliveryFailed:
+        raise DeliveryFailed("Couldn't send 2FA verification email") from None
+
+
+def _best_effort_email(c: Container, to: str | None, template: str, context: dict[str, Any]) -> None:
+    if not to:
+        return
+    try:
+        c.delivery.send_email(to, template, context)
+    except Exception as exc:  # notifications never fail the request that caused them
+        log.warning("notification %s could not be sent: %s", template, type(exc).__name__)
+
+
+def _when() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+
+
+def changed(c: Container, user: Any, change: str, client: Any) -> None:
+    agent = describe(getattr(client, "user_agent", None))
+    _best_effort_email(
+        c,
+        user.email,
+        "twofa_changed",
+        {
+            "user_email": user.email,
+            "change": change,
+            "time": _when(),
+            "client_address": getattr(client, "address", "unknown"),
+            "browser": agent["browser"],
+        },
+    )
+
+
+def failed_second_step(c: Container, user: Any, *, client_address: str, user_agent: str | None, reason: str) -> None:
+    agent = describe(user_agent)
+    _best_effort_email(
+        c,
+        user.email,
+        "login_attempt_failed",
+        {
+            "user_email": user.email,
+            "time": _when(),
+            "client_address": client_address,
+            "browser": agent["browser"],
+            "os": agent["os"],
+            "reason": reason,
+        },
+    )
+
+
+def lockout(c: Container, user: Any, *, max_attempts: int, admin_address: str | None) -> None:
+    _best_effort_email(c, user.email, "twofa_lockout_owner", {"user_email": user.email, "max_attempts": max_attempts})
+    _best_effort_email(
+        c, admin_address, "account_lockout", {"locked_account": user.email, "max_attempts": max_attempts}
+    )

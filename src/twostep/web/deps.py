@@ -1,0 +1,139 @@
+"""Request-scoped dependencies: the container, the caller's identity, client details."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+
+from twostep.bootstrap import Container
+from twostep.domain.authority import RESTRICTED, Authority
+from twostep.domain.errors import AuthenticationFailed, PermissionDenied, TokenExpired
+from twostep.domain.ids import now_ms
+from twostep.services.tokens import Claims
+from twostep.storage import tables as t
+
+
+def get_container(request: Request) -> Container:
+    return request.app.state.container  # type: ignore[no-any-return]
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    address: str
+    user_agent: str | None
+
+
+def client_info(request: Request) -> ClientInfo:
+    """The client address: the socket peer, or the entry our own proxies appended (never a
+    client-supplied X-Forwarded-For beyond the configured number of trusted hops)."""
+    hops = get_container(request).config.trusted_proxy_hops
+    address = request.client.host if request.client else "unknown"
+    if hops > 0:
+        forwarded = [p.strip() for p in request.headers.get("x-forwarded-for", "").split(",")]
+        forwarded = [p for p in forwarded if p]
+        if len(forwarded) >= hops:
+            address = forwarded[-hops]
+    return ClientInfo(address=address[:64], user_agent=request.headers.get("user-agent"))
+
+
+ClientDep = Annotated[ClientInfo, Depends(client_info)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    claims: Claims
+    token: str
+
+    @property
+    def user_id(self) -> uuid.UUID:
+        return self.claims.user_id
+
+    @property
+    def authority(self) -> Authority:
+        return self.claims.authority
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.claims.tenant_id
+
+    @property
+    def customer_id(self) -> uuid.UUID:
+        return self.claims.customer_id
+
+    @property
+    def email(self) -> str:
+        return self.claims.email
+
+
+def bearer_token(request: Request) -> str | None:
+    for header in ("x-authorization", "authorization"):
+        value = request.headers.get(header)
+        if value:
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+def _restricted_token_live(container: Container, claims: Claims) -> bool:
+    if claims.jti is None:
+        return False
+    with container.db.read() as conn:
+        row = conn.execute(
+            select(t.login_attempt.c.state, t.login_attempt.c.expires_at, t.login_attempt.c.scope)
+            .where(t.login_attempt.c.id == claims.jti, t.login_attempt.c.user_id == claims.user_id)
+        ).first()
+    return (
+        row is not None
+        and row.state == "ACTIVE"
+        and row.scope == claims.authority.value
+        and row.expires_at > now_ms()
+    )
+
+
+def authenticate(request: Request) -> Principal:
+    container = get_container(request)
+    token = bearer_token(request)
+    if token is None:
+        raise AuthenticationFailed("Authentication failed")
+    claims = container.tokens.decode(token)
+    if claims.authority in RESTRICTED:
+        if not _restricted_token_live(container, claims):
+            raise TokenExpired()
+    elif claims.authority == Authority.REFRESH_TOKEN:
+        raise PermissionDenied()
+    elif not container.tokens.session_is_live(claims.session_id):
+        raise TokenExpired()
+    return Principal(claims=claims, token=token)
+
+
+def require(*allowed: Authority):  # type: ignore[no-untyped-def]
+    """A dependency that authenticates the caller and checks the endpoint's authority list."""
+
+    def dependency(request: Request) -> Principal:
+        principal = authenticate(request)
+        if principal.authority not in allowed:
+            raise PermissionDenied()
+        return principal
+
+    return Depends(dependency)
+
+
+A = Authority
+ANY_USER = (A.SYS_ADMIN, A.TENANT_ADMIN, A.CUSTOMER_USER)
+
+SysAdmin = Annotated[Principal, require(A.SYS_ADMIN)]
+Admin = Annotated[Principal, require(A.SYS_ADMIN, A.TENANT_ADMIN)]
+TenantAdmin = Annotated[Principal, require(A.TENANT_ADMIN)]
+TenantOrCustomer = Annotated[Principal, require(A.TENANT_ADMIN, A.CUSTOMER_USER)]
+AnyUser = Annotated[Principal, require(*ANY_USER)]
+AnyUserOrMfaConfig = Annotated[Principal, require(*ANY_USER, A.MFA_CONFIGURATION_TOKEN)]
+PreVerification = Annotated[Principal, require(A.PRE_VERIFICATION_TOKEN)]
+MfaConfiguration = Annotated[Principal, require(A.MFA_CONFIGURATION_TOKEN)]

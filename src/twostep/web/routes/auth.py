@@ -1,0 +1,151 @@
+"""/api/auth/* and /api/noauth/*: login, refresh, logout, current user, passwords, activation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse
+
+from twostep.domain.errors import AuthenticationFailed, BadRequest
+from twostep.services import auth, settings_store, users_repo
+from twostep.web.deps import AnyUser, ClientDep, ContainerDep, client_info
+from twostep.web.requests import base_url, json_body
+from twostep.web.shapes import user_json
+
+router = APIRouter()
+
+_NOT_SUPPORTED = "Authentication method not supported"
+
+
+def _client(info: Any) -> auth.Client:
+    return auth.Client(address=info.address, user_agent=info.user_agent)
+
+
+async def _login_body(request: Request, *fields: str) -> dict[str, Any]:
+    """Unparseable bodies and missing fields: 401 'Authentication failed', as ThingsBoard answers."""
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise AuthenticationFailed("Authentication failed") from None
+    if not isinstance(body, dict) or any(not isinstance(body.get(f), str) or not body.get(f) for f in fields):
+        raise AuthenticationFailed("Authentication failed")
+    return body
+
+
+@router.post("/api/auth/login")
+async def login(request: Request, container: ContainerDep) -> dict[str, Any]:
+    body = await _login_body(request, "username", "password")
+    if not body["username"].strip():
+        raise AuthenticationFailed("Authentication failed")
+    client = _client(client_info(request))
+    return await run_in_threadpool(
+        auth.login, container, username=body["username"], password=body["password"], client=client
+    )
+
+
+@router.api_route("/api/auth/login", methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+@router.api_route("/api/auth/token", methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+def method_not_supported() -> None:
+    raise AuthenticationFailed(_NOT_SUPPORTED)
+
+
+@router.post("/api/auth/token")
+async def refresh(request: Request, container: ContainerDep) -> dict[str, str]:
+    body = await _login_body(request, "refreshToken")
+    return await run_in_threadpool(auth.refresh, container, body["refreshToken"])
+
+
+@router.post("/api/auth/logout")
+def logout(principal: AnyUser, container: ContainerDep, client: ClientDep) -> None:
+    auth.logout(container, user_id=principal.user_id, session_id=principal.claims.session_id, client=_client(client))
+
+
+@router.get("/api/auth/user")
+def current_user(principal: AnyUser, container: ContainerDep) -> dict[str, Any]:
+    with container.db.read() as conn:
+        row = users_repo.by_id(conn, principal.user_id)
+    if row is None:
+        raise AuthenticationFailed("You aren't authorized to perform this operation!")
+    return user_json(row)
+
+
+@router.post("/api/auth/changePassword")
+def change_password(principal: AnyUser, container: ContainerDep, body: Any = Body(None)) -> dict[str, str]:
+    current, new = _strings(body, "currentPassword", "newPassword")
+    return auth.change_password(container, user_id=principal.user_id, current=current, new=new)
+
+
+def _strings(body: Any, *names: str) -> list[str]:
+    if not isinstance(body, dict):
+        raise BadRequest("Invalid request body")
+    values = []
+    for name in names:
+        value = body.get(name)
+        if not isinstance(value, str) or not value:
+            raise BadRequest(f"Validation error: {name} must not be blank")
+        values.append(value)
+    return values
+
+
+@router.get("/api/noauth/userPasswordPolicy")
+def password_policy(container: ContainerDep) -> dict[str, Any]:
+    with container.db.read() as conn:
+        return dict(settings_store.security_settings(conn)["passwordPolicy"])
+
+
+@router.get("/api/noauth/activate")
+def check_activate_token(container: ContainerDep, activateToken: str = Query(...)) -> Response:  # noqa: N803
+    state = auth.check_activate_token(container, activateToken)
+    if state == "unknown":
+        return Response(status_code=409)
+    if state == "expired":
+        return RedirectResponse("/activationLinkExpired", status_code=303)
+    return RedirectResponse(f"/login/createPassword?activateToken={activateToken}", status_code=303)
+
+
+@router.post("/api/noauth/activate")
+def activate(
+    request: Request,
+    container: ContainerDep,
+    client: ClientDep,
+    sendActivationMail: bool = Query(True),  # noqa: N803
+    body: Any = Body(None),
+) -> dict[str, Any]:
+    token, password = _strings(body, "activateToken", "password")
+    return auth.activate(
+        container, token=token, password=password, send_mail=sendActivationMail,
+        client=_client(client), base_url=base_url(request),
+    )
+
+
+@router.post("/api/noauth/resetPasswordByEmail")
+async def reset_password_by_email(request: Request, container: ContainerDep) -> None:
+    """Always 200 with an empty body, whatever the email: nothing to learn from the answer."""
+    try:
+        body = await json_body(request)
+    except BadRequest:
+        return None
+    email = body.get("email") if isinstance(body, dict) else None
+    if isinstance(email, str) and 0 < len(email) <= 255:
+        link_base = base_url(request)
+        await run_in_threadpool(lambda: auth.request_password_reset(container, email=email, base_url=link_base))
+    return None
+
+
+@router.get("/api/noauth/resetPassword")
+def check_reset_token(container: ContainerDep, resetToken: str = Query(...)) -> Response:  # noqa: N803
+    state = auth.check_reset_token(container, resetToken)
+    if state == "unknown":
+        return Response(status_code=409)
+    if state == "expired":
+        return RedirectResponse("/passwordResetLinkExpired", status_code=303)
+    return RedirectResponse(f"/login/resetPassword?resetToken={resetToken}", status_code=303)
+
+
+@router.post("/api/noauth/resetPassword")
+def reset_password(request: Request, container: ContainerDep, body: Any = Body(None)) -> None:
+    token, password = _strings(body, "resetToken", "password")
+    auth.reset_password(container, token=token, password=password, base_url=base_url(request))

@@ -1,0 +1,102 @@
+"""/api/2fa/*: platform settings (sysadmin), account enrollment, and the administrators' reset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Query, Response
+from fastapi.responses import JSONResponse
+
+from twostep.domain.ids import parse_uuid
+from twostep.services import twofa_account, twofa_settings
+from twostep.web import schemas_twofa as s
+from twostep.web.deps import Admin, AnyUser, AnyUserOrMfaConfig, ClientDep, ContainerDep, SysAdmin
+
+router = APIRouter()
+
+
+def _maybe_empty(body: dict[str, Any] | None) -> Response:
+    """ThingsBoard answers an empty body (read as null by its clients) when nothing is stored."""
+    return Response(status_code=200) if body is None else JSONResponse(body)
+
+
+@router.get("/api/2fa/settings")
+def get_platform_settings(_: SysAdmin, container: ContainerDep) -> Response:
+    return _maybe_empty(twofa_settings.get_json(container))
+
+
+@router.post("/api/2fa/settings")
+def save_platform_settings(_: SysAdmin, container: ContainerDep, body: Any = Body(None)) -> dict[str, Any]:
+    return twofa_settings.save(container, body)
+
+
+@router.get("/api/2fa/providers")
+def platform_provider_types(_: AnyUserOrMfaConfig, container: ContainerDep) -> list[str]:
+    return twofa_account.provider_types(container)
+
+
+@router.get("/api/2fa/account/settings")
+def account_settings(principal: AnyUserOrMfaConfig, container: ContainerDep) -> Response:
+    return _maybe_empty(s.account_settings_json(twofa_account.get_settings(container, principal.user_id)))
+
+
+@router.post("/api/2fa/account/config/generate")
+def generate(
+    principal: AnyUserOrMfaConfig, container: ContainerDep, providerType: str = Query(...)  # noqa: N803
+) -> dict[str, Any]:
+    generated = twofa_account.generate(container, principal.user_id, s.provider_param(providerType))
+    return s.generated_json(generated)
+
+
+@router.post("/api/2fa/account/config/submit")
+def submit(principal: AnyUserOrMfaConfig, container: ContainerDep, client: ClientDep, body: Any = Body(None)) -> None:
+    twofa_account.submit(container, principal.user_id, s.parse_account_config(body), client)
+
+
+@router.post("/api/2fa/account/config")
+def verify_and_save(
+    principal: AnyUserOrMfaConfig,
+    container: ContainerDep,
+    client: ClientDep,
+    verificationCode: str | None = Query(None),  # noqa: N803
+    body: Any = Body(None),
+) -> dict[str, Any] | None:
+    view = twofa_account.verify_and_save(
+        container, principal.user_id, s.parse_account_config(body), verificationCode, client
+    )
+    return s.account_settings_json(view)
+
+
+@router.put("/api/2fa/account/config")
+def update(
+    principal: AnyUser, container: ContainerDep, providerType: str = Query(...), body: Any = Body(None)  # noqa: N803
+) -> dict[str, Any] | None:
+    view = twofa_account.update_default(
+        container, principal.user_id, s.provider_param(providerType), s.parse_update(body)
+    )
+    return s.account_settings_json(view)
+
+
+@router.delete("/api/2fa/account/config")
+def delete(
+    principal: AnyUser, container: ContainerDep, client: ClientDep, providerType: str = Query(...)  # noqa: N803
+) -> dict[str, Any] | None:
+    view = twofa_account.delete_config(container, principal.user_id, s.provider_param(providerType), client)
+    return s.account_settings_json(view) or {"configs": {}}
+
+
+# Parameterised paths last, so they never shadow /api/2fa/account/..., /settings, /providers.
+
+
+@router.get("/api/2fa/{userId}/settings")
+def admin_get_user_settings(principal: Admin, container: ContainerDep, userId: str) -> Response:  # noqa: N803
+    view = twofa_account.admin_get(container, principal, parse_uuid(userId))
+    return _maybe_empty(s.account_settings_json(view))
+
+
+@router.delete("/api/2fa/{userId}/config")
+def admin_reset_user(
+    principal: Admin, container: ContainerDep, client: ClientDep, userId: str, providerType: str = Query(...)  # noqa: N803
+) -> dict[str, Any]:
+    view = twofa_account.admin_reset(container, principal, parse_uuid(userId), s.provider_param(providerType), client)
+    return s.account_settings_json(view) or {"configs": {}}

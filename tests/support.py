@@ -1,0 +1,75 @@
+"""Test support: configs, a live uvicorn server in a thread, outbox reading."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from twostep.config import Config
+
+SYSADMIN_EMAIL = "sysadmin@thingsboard.org"
+SYSADMIN_PASSWORD = "sysadmin-Pa55word"
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_config(data_dir: Path, database_url: str | None, **overrides: Any) -> Config:
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "sysadmin_email": SYSADMIN_EMAIL,
+        "sysadmin_password": SYSADMIN_PASSWORD,
+        "outbox": True,
+        # Cheap argon2 in tests; the default parameters are covered by their own test.
+        "argon2_memory_kib": 1024,
+        "argon2_time_cost": 1,
+        "base_url": None,
+    }
+    values.update(overrides)
+    return Config(**values)
+
+
+class LiveServer:
+    """uvicorn serving an app on 127.0.0.1 in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        self.thread.start()
+        deadline = time.time() + 10
+        while not self.server.started:
+            if time.time() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def outbox(config: Config) -> list[dict[str, Any]]:
+    path = config.data_dir / "outbox.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def clear_outbox(config: Config) -> None:
+    (config.data_dir / "outbox.jsonl").unlink(missing_ok=True)
