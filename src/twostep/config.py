@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+import re
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -49,6 +51,51 @@ class Config(BaseSettings):
 
     max_body_bytes: int = 65536
     log_level: str = "INFO"
+
+    # --- Delivery (issue 4) -------------------------------------------------------------------
+    # PEM file of extra CAs trusted for SMTP TLS (STARTTLS / smtps), on top of the system store;
+    # for a mail server with a private CA. Certificates are always verified.
+    smtp_ca_file: str | None = None
+    # Deadline for one SMS send (Twilio, AWS SNS, SMPP), seconds. Mail uses the `timeout` of the
+    # stored mail settings (ms, capped at 60 s).
+    sms_timeout_s: float = Field(default=10.0, gt=0, le=60)
+
+    # Send caps against SMS pumping and mail flooding (services/send_caps.py). Each is a fixed
+    # window "count:seconds"; "" or "0:0" turns that cap off. Checked before every 2FA code send.
+    #   per_user: sends to one user; per_destination: to one phone number / email address;
+    #   per_client: from one client address; per_block (SMS): to numbers that differ only in the
+    #   last three digits (sequential premium numbers); per_country (SMS): to one country calling
+    #   code; global: all sends of this channel (a budget).
+    sms_cap_per_user: str = "10:3600"
+    sms_cap_per_destination: str = "5:3600"
+    sms_cap_per_client: str = "20:3600"
+    sms_cap_per_block: str = "20:3600"
+    sms_cap_per_country: str = "200:3600"
+    sms_cap_global: str = "1000:86400"
+    email_cap_per_user: str = "20:3600"
+    email_cap_per_destination: str = "20:3600"
+    email_cap_per_client: str = "50:3600"
+    email_cap_global: str = "5000:86400"
+    # Comma-separated country calling codes SMS may go to (e.g. "1,44,49"); "" allows all.
+    sms_allowed_country_codes: str = ""
+
+    @field_validator(
+        "sms_cap_per_user", "sms_cap_per_destination", "sms_cap_per_client", "sms_cap_per_block",
+        "sms_cap_per_country", "sms_cap_global", "email_cap_per_user",
+        "email_cap_per_destination", "email_cap_per_client", "email_cap_global",
+    )  # fmt: skip
+    @classmethod
+    def _send_cap_syntax(cls, value: str) -> str:
+        if not re.fullmatch(r"\s*(\d+:\d+)?\s*", value):
+            raise ValueError("a send cap is 'count:seconds' (or empty for no cap)")
+        return value
+
+    @field_validator("sms_allowed_country_codes")
+    @classmethod
+    def _country_codes_syntax(cls, value: str) -> str:
+        if not re.fullmatch(r"\s*(\+?\d{1,6}\s*(,\s*\+?\d{1,6}\s*)*)?", value):
+            raise ValueError("a comma-separated list of country calling codes is expected")
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:
