@@ -27,13 +27,17 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> Headers:
     return {"X-Authorization": f"Bearer {r.json()['token']}"}
 
 
-def create_tenant(client: TestClient, sysadmin_headers: Headers, title: str = "Tenant") -> dict[str, Any]:
+def create_tenant(
+    client: TestClient, sysadmin_headers: Headers, title: str = "Tenant"
+) -> dict[str, Any]:
     r = client.post("/api/tenant", json={"title": title}, headers=sysadmin_headers)
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
 
 
-def create_customer(client: TestClient, tenant_headers: Headers, title: str = "Customer") -> dict[str, Any]:
+def create_customer(
+    client: TestClient, tenant_headers: Headers, title: str = "Customer"
+) -> dict[str, Any]:
     r = client.post("/api/customer", json={"title": title}, headers=tenant_headers)
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
@@ -46,7 +50,9 @@ def create_user(client: TestClient, headers: Headers, body: dict[str, Any]) -> d
     return r.json()  # type: ignore[no-any-return]
 
 
-def activate(client: TestClient, admin_headers: Headers, user_id: str, password: str = PASSWORD) -> Headers:
+def activate(
+    client: TestClient, admin_headers: Headers, user_id: str, password: str = PASSWORD
+) -> Headers:
     """Activates a user through its activation link (read by an admin) and returns its headers."""
     r = client.get(f"/api/user/{user_id}/activationLink", headers=admin_headers)
     assert r.status_code == 200, r.text

@@ -28,5 +28,7 @@ def scrub(text: str, secrets: list[str | None]) -> str:
 
 def describe(exc: BaseException) -> str:
     """`ClassName: message` of an exception, as ThingsBoard prints root causes."""
-    message = str(exc).strip()
+    # Some libraries raise Error("text", code): show the text, not the tuple.
+    args = exc.args
+    message = (args[0] if len(args) > 1 and isinstance(args[0], str) else str(exc)).strip()
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__

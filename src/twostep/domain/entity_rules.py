@@ -18,7 +18,7 @@ EMAIL = re.compile(r"^[A-Z0-9_!#$%&'*+/=?`{|}~^.-]+@[A-Z0-9.-]+\.[A-Z]{2,}$", re
 
 # @NoXss stands in front of stored text that the UI renders; markup of any kind is refused.
 # NUL is refused too: PostgreSQL text cannot hold it (it would be a 500, not a 400).
-_MARKUP = re.compile(r"<\s*[a-zA-Z!/?]|\x00")
+_MARKUP = re.compile(r"<[a-zA-Z!/?]|\x00")  # a tag starts right after "<"
 
 # (label in messages, value, length limit or None)
 Field = tuple[str, str | None, int | None]
@@ -36,10 +36,6 @@ def check_fields(fields: Iterable[Field]) -> None:
             problems.append(f"{label} is malformed")
     if problems:
         raise BadRequest("Validation error: " + ", ".join(problems))
-
-
-def is_malformed(value: str) -> bool:
-    return _MARKUP.search(value) is not None
 
 
 def check_email_format(email: str) -> None:
@@ -106,7 +102,9 @@ def check_user(
     has_tenant = tenant_id != NULL_UUID
     has_customer = customer_id != NULL_UUID
     if role == Authority.SYS_ADMIN and (has_tenant or has_customer):
-        raise BadRequest("System administrator can't be assigned neither to tenant nor to customer!")
+        raise BadRequest(
+            "System administrator can't be assigned neither to tenant nor to customer!"
+        )
     if role == Authority.TENANT_ADMIN:
         if not has_tenant:
             raise BadRequest("Tenant administrator should be assigned to tenant!")

@@ -75,7 +75,9 @@ def load(conn: Connection, caller: Caller, customer_id: uuid.UUID, op: Operation
 
 
 def _title_taken(conn: Connection, tenant_id: uuid.UUID, title: str, own: uuid.UUID | None) -> bool:
-    query = select(t.customer.c.id).where(t.customer.c.tenant_id == tenant_id, t.customer.c.title == title)
+    query = select(t.customer.c.id).where(
+        t.customer.c.tenant_id == tenant_id, t.customer.c.title == title
+    )
     if own is not None:
         query = query.where(t.customer.c.id != own)
     return conn.execute(query).first() is not None
@@ -91,8 +93,8 @@ def _free_title(
     for n in range(1, 1000):
         suffix = str(n) if rule.strategy == UniquifyStrategy.INCREMENTAL else secrets.token_hex(3)
         candidate = f"{title}{rule.separator}{suffix}"
+        check_fields([("title", candidate, MAX_LENGTH)])  # before the query: it may hold a NUL
         if not _title_taken(conn, tenant_id, candidate, own):
-            check_fields([("title", candidate, MAX_LENGTH)])
             return candidate
     raise BadRequest(TITLE_TAKEN)
 
@@ -112,7 +114,14 @@ def save(c: Container, caller: Caller, draft: CustomerDraft, rule: NameConflict)
                 existing = _row(conn, draft.id)
                 if existing is None:
                     raise BadRequest("Can't update non existing customer!")
-                check(may_access_customer(caller, Operation.WRITE, tenant_id=existing.tenant_id, customer_id=existing.id))
+                check(
+                    may_access_customer(
+                        caller,
+                        Operation.WRITE,
+                        tenant_id=existing.tenant_id,
+                        customer_id=existing.id,
+                    )
+                )
             values = {
                 "title": _free_title(conn, tenant_id, title, draft.id, rule),
                 **draft.contact.columns(),
@@ -123,7 +132,11 @@ def save(c: Container, caller: Caller, draft: CustomerDraft, rule: NameConflict)
                 customer_id = new_id()
                 conn.execute(
                     t.customer.insert().values(
-                        id=customer_id, created_time=now_ms(), tenant_id=tenant_id, version=1, **values
+                        id=customer_id,
+                        created_time=now_ms(),
+                        tenant_id=tenant_id,
+                        version=1,
+                        **values,
                     )
                 )
             else:
@@ -151,10 +164,14 @@ def get(c: Container, caller: Caller, customer_id: uuid.UUID) -> Any:
 
 
 def by_title(c: Container, caller: Caller, title: str) -> Any:
-    with c.db.read() as conn:
-        row = conn.execute(
-            customer_query().where(t.customer.c.tenant_id == caller.tenant_id, t.customer.c.title == title)
-        ).first()
+    row = None
+    if "\x00" not in title:  # never stored (entity_rules refuses it); PostgreSQL can't compare it
+        with c.db.read() as conn:
+            row = conn.execute(
+                customer_query().where(
+                    t.customer.c.tenant_id == caller.tenant_id, t.customer.c.title == title
+                )
+            ).first()
     if row is None:
         raise NotFound(f"Customer with title [{title}] is not found")
     check(may_access_customer(caller, Operation.READ, tenant_id=row.tenant_id, customer_id=row.id))
@@ -181,7 +198,9 @@ def delete_customer(c: Container, caller: Caller, customer_id: uuid.UUID) -> Non
     """The customer and its users (revoked; their credentials and 2FA rows go by FK cascade)."""
     with c.db.transaction() as conn:
         row = load(conn, caller, customer_id, Operation.DELETE)
-        users = conn.execute(select(t.user.c.id).where(t.user.c.customer_id == customer_id)).scalars()
+        users = conn.execute(
+            select(t.user.c.id).where(t.user.c.customer_id == customer_id)
+        ).scalars()
         for user_id in users.all():
             TokenService.revoke_user(conn, user_id)
         conn.execute(delete(t.user).where(t.user.c.customer_id == customer_id))

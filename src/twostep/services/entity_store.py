@@ -49,4 +49,3 @@ def parse_id_list(raw: str) -> list[uuid.UUID]:
             if value not in ids:
                 ids.append(value)
     return ids
-

@@ -43,16 +43,16 @@ def save_customer(
     p: TenantAdmin,
     c: ContainerDep,
     body: Annotated[CustomerIn, json_body(CustomerIn)],
-    nameConflictPolicy: NameConflictPolicy = NameConflictPolicy.FAIL,  # noqa: N803
-    uniquifySeparator: str = Query("_", max_length=16),  # noqa: N803
-    uniquifyStrategy: UniquifyStrategy = UniquifyStrategy.RANDOM,  # noqa: N803
+    nameConflictPolicy: NameConflictPolicy = NameConflictPolicy.FAIL,
+    uniquifySeparator: str = Query("_", max_length=16),
+    uniquifyStrategy: UniquifyStrategy = UniquifyStrategy.RANDOM,
 ) -> dict[str, Any]:
     rule = NameConflict(nameConflictPolicy, uniquifySeparator, uniquifyStrategy)
     return customer_json(customers.save(c, caller(p), body.draft(), rule))
 
 
 def tenant_customer_by_title(
-    p: TenantAdmin, c: ContainerDep, customerTitle: str = Query(...)  # noqa: N803
+    p: TenantAdmin, c: ContainerDep, customerTitle: str = Query(...)
 ) -> dict[str, Any]:
     """GET /api/tenant/customers?customerTitle="""
     return customer_json(customers.by_title(c, caller(p), customerTitle))
@@ -65,27 +65,27 @@ def customer_page(p: TenantAdmin, c: ContainerDep, link: Link) -> dict[str, Any]
 
 @router.get("/api/customers/list")
 def customers_by_ids(
-    p: TenantAdmin, c: ContainerDep, customerIds: str = Query(...)  # noqa: N803
+    p: TenantAdmin, c: ContainerDep, customerIds: str = Query(...)
 ) -> list[dict[str, Any]]:
     return [customer_json(r) for r in customers.by_ids(c, caller(p), parse_id_list(customerIds))]
 
 
 @router.get("/api/customer/{customerId}")
-def customer(p: TenantOrCustomer, c: ContainerDep, customerId: str) -> dict[str, Any]:  # noqa: N803
+def customer(p: TenantOrCustomer, c: ContainerDep, customerId: str) -> dict[str, Any]:
     return customer_json(customers.get(c, caller(p), parse_uuid(customerId)))
 
 
 @router.get("/api/customer/{customerId}/shortInfo")
-def customer_short(p: TenantOrCustomer, c: ContainerDep, customerId: str) -> dict[str, Any]:  # noqa: N803
+def customer_short(p: TenantOrCustomer, c: ContainerDep, customerId: str) -> dict[str, Any]:
     return customer_short_info(customers.get(c, caller(p), parse_uuid(customerId)))
 
 
 @router.get("/api/customer/{customerId}/title", response_class=PlainTextResponse)
-def customer_title(p: TenantOrCustomer, c: ContainerDep, customerId: str) -> str:  # noqa: N803
+def customer_title(p: TenantOrCustomer, c: ContainerDep, customerId: str) -> str:
     return str(customers.get(c, caller(p), parse_uuid(customerId)).title)
 
 
 @router.delete("/api/customer/{customerId}")
-def delete_customer(p: TenantAdmin, c: ContainerDep, customerId: str) -> Response:  # noqa: N803
+def delete_customer(p: TenantAdmin, c: ContainerDep, customerId: str) -> Response:
     customers.delete_customer(c, caller(p), parse_uuid(customerId))
     return Response(status_code=200)

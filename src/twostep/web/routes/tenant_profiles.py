@@ -41,12 +41,12 @@ def default_profile_info(p: SysAdmin, c: ContainerDep) -> dict[str, Any]:
 
 
 @router.get("/api/tenantProfileInfo/{tenantProfileId}")
-def profile_info(p: SysAdmin, c: ContainerDep, tenantProfileId: str) -> dict[str, Any]:  # noqa: N803
+def profile_info(p: SysAdmin, c: ContainerDep, tenantProfileId: str) -> dict[str, Any]:
     return _info(tenant_profiles.get(c, caller(p), parse_uuid(tenantProfileId)))
 
 
 @router.get("/api/tenantProfile/{tenantProfileId}")
-def profile(p: SysAdmin, c: ContainerDep, tenantProfileId: str) -> dict[str, Any]:  # noqa: N803
+def profile(p: SysAdmin, c: ContainerDep, tenantProfileId: str) -> dict[str, Any]:
     return tenant_profile_json(tenant_profiles.get(c, caller(p), parse_uuid(tenantProfileId)))
 
 

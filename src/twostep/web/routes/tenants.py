@@ -53,17 +53,17 @@ router.add_api_route("/api/tenant/customers", customers.tenant_customer_by_title
 
 
 @router.get("/api/tenant/info/{tenantId}")
-def tenant_info(p: Admin, c: ContainerDep, tenantId: str) -> dict[str, Any]:  # noqa: N803
+def tenant_info(p: Admin, c: ContainerDep, tenantId: str) -> dict[str, Any]:
     return tenant_info_json(tenants.get(c, caller(p), parse_uuid(tenantId), info=True))
 
 
 @router.get("/api/tenant/{tenantId}")
-def tenant(p: Admin, c: ContainerDep, tenantId: str) -> dict[str, Any]:  # noqa: N803
+def tenant(p: Admin, c: ContainerDep, tenantId: str) -> dict[str, Any]:
     return tenant_json(tenants.get(c, caller(p), parse_uuid(tenantId)))
 
 
 @router.delete("/api/tenant/{tenantId}")
-def delete_tenant(p: Admin, c: ContainerDep, tenantId: str) -> Response:  # noqa: N803
+def delete_tenant(p: Admin, c: ContainerDep, tenantId: str) -> Response:
     tenants.delete_tenant(c, caller(p), parse_uuid(tenantId))
     return Response(status_code=200)
 
@@ -79,7 +79,5 @@ def tenant_info_page(p: SysAdmin, c: ContainerDep, link: Link) -> dict[str, Any]
 
 
 @router.get("/api/tenants/list")
-def tenants_by_ids(
-    p: Admin, c: ContainerDep, tenantIds: str = Query(...)  # noqa: N803
-) -> list[dict[str, Any]]:
+def tenants_by_ids(p: Admin, c: ContainerDep, tenantIds: str = Query(...)) -> list[dict[str, Any]]:
     return [tenant_json(r) for r in tenants.by_ids(c, caller(p), parse_id_list(tenantIds))]

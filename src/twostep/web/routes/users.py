@@ -42,7 +42,7 @@ def save_user(
     c: ContainerDep,
     base: BaseUrl,
     body: Annotated[UserIn, json_body(UserIn)],
-    sendActivationMail: bool = True,  # noqa: N803
+    sendActivationMail: bool = True,
 ) -> dict[str, Any]:
     row = users.save(c, caller(p), body.draft(), send_mail=sendActivationMail, base_url=base)
     return user_json(row)
@@ -75,25 +75,23 @@ def send_activation_mail(
 
 
 @router.get("/api/user/{userId}")
-def user(p: AnyUser, c: ContainerDep, userId: str) -> dict[str, Any]:  # noqa: N803
+def user(p: AnyUser, c: ContainerDep, userId: str) -> dict[str, Any]:
     row = users.get(c, caller(p), parse_uuid(userId))
     return {**user_json(row), "additionalInfo": users.enriched_info(row)}
 
 
 @router.get("/api/user/{userId}/token")
-def user_token(p: Admin, userId: str) -> None:  # noqa: N803
+def user_token(p: Admin, userId: str) -> None:
     raise PermissionDenied()  # tokenAccessEnabled is false (see above)
 
 
 @router.get("/api/user/{userId}/activationLink", response_class=PlainTextResponse)
-def activation_link(p: Admin, c: ContainerDep, base: BaseUrl, userId: str) -> str:  # noqa: N803
+def activation_link(p: Admin, c: ContainerDep, base: BaseUrl, userId: str) -> str:
     return users.get_activation_link(c, caller(p), parse_uuid(userId), base).link
 
 
 @router.get("/api/user/{userId}/activationLinkInfo")
-def activation_link_info(
-    p: Admin, c: ContainerDep, base: BaseUrl, userId: str  # noqa: N803
-) -> dict[str, Any]:
+def activation_link_info(p: Admin, c: ContainerDep, base: BaseUrl, userId: str) -> dict[str, Any]:
     info = users.get_activation_link(c, caller(p), parse_uuid(userId), base)
     return {"value": info.link, "ttlMs": max(0, info.expires_at - now_ms())}
 
@@ -102,15 +100,15 @@ def activation_link_info(
 def credentials_enabled(
     p: Admin,
     c: ContainerDep,
-    userId: str,  # noqa: N803
-    userCredentialsEnabled: bool = True,  # noqa: N803
+    userId: str,
+    userCredentialsEnabled: bool = True,
 ) -> Response:
     users.set_credentials_enabled(c, caller(p), parse_uuid(userId), userCredentialsEnabled)
     return Response(status_code=200)
 
 
 @router.delete("/api/user/{userId}")
-def delete_user(p: Admin, c: ContainerDep, userId: str) -> Response:  # noqa: N803
+def delete_user(p: Admin, c: ContainerDep, userId: str) -> Response:
     users.delete_user(c, caller(p), parse_uuid(userId))
     return Response(status_code=200)
 
@@ -125,7 +123,7 @@ def user_page(p: TenantOrCustomer, c: ContainerDep, link: Link) -> dict[str, Any
 
 @router.get("/api/users/list")
 def users_by_ids(
-    p: TenantOrCustomer, c: ContainerDep, userIds: str = Query(...)  # noqa: N803
+    p: TenantOrCustomer, c: ContainerDep, userIds: str = Query(...)
 ) -> list[dict[str, Any]]:
     return [user_json(r) for r in users.by_ids(c, caller(p), parse_id_list(userIds))]
 
@@ -142,11 +140,11 @@ def tenant_customer_users(p: TenantAdmin, c: ContainerDep, link: Link) -> dict[s
 
 
 @router.get("/api/tenant/{tenantId}/users")
-def tenant_admins(p: SysAdmin, c: ContainerDep, tenantId: str, link: Link) -> dict[str, Any]:  # noqa: N803
+def tenant_admins(p: SysAdmin, c: ContainerDep, tenantId: str, link: Link) -> dict[str, Any]:
     return USERS.page(c, users.tenant_admins_query(parse_uuid(tenantId)), link)
 
 
 @router.get("/api/customer/{customerId}/users")
-def customer_users(p: TenantAdmin, c: ContainerDep, customerId: str, link: Link) -> dict[str, Any]:  # noqa: N803
+def customer_users(p: TenantAdmin, c: ContainerDep, customerId: str, link: Link) -> dict[str, Any]:
     query = users.customer_users_query(c, caller(p), parse_uuid(customerId))
     return USERS.page(c, query, link)

@@ -1,0 +1,1 @@
+from tests.peers.fixtures import *  # noqa: F403  (the real SMTP/SNS/Twilio/SMPP peers)
