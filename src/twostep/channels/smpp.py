@@ -124,19 +124,30 @@ class SmppSender:
             )
             client._socket.settimeout(_left(deadline))  # noqa: SLF001
             client.state = consts.SMPP_CLIENT_STATE_OPEN
-            getattr(client, self._bind)(
-                system_id=self._system_id,
-                password=self._password,
-                system_type=self._system_type,
-                interface_version=self._version,
-                addr_ton=self._dest_ton,  # ThingsBoard binds with the destination TON/NPI
-                addr_npi=self._dest_npi,
-                address_range=self._address_range,
-            )
+            self._bind_session(client)
         except Exception as exc:
             raise ChannelSendError(
                 "Failed to establish SMPP session: " + self._reason(exc, deadline)
             ) from None
+
+    def _bind_session(self, client: Any) -> None:
+        from smpplib import exceptions, smpp
+
+        pdu = smpp.make_pdu(
+            self._bind,
+            client=client,
+            system_id=self._system_id,
+            password=self._password,
+            system_type=self._system_type,
+            addr_ton=self._dest_ton,  # ThingsBoard binds with the destination TON/NPI
+            addr_npi=self._dest_npi,
+            address_range=self._address_range,
+        )
+        pdu.interface_version = self._version  # the PDU's constructor resets it to 3.4
+        client.send_pdu(pdu)
+        resp = client.read_pdu()
+        if resp.is_error():
+            raise exceptions.PDUError(f"Error status when binding: {resp.status}", int(resp.status))
 
     def _submit(
         self, client: Any, deadline: float, dest: str, part: bytes, coding: int, esm: int

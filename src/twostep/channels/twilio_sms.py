@@ -75,17 +75,25 @@ class TwilioSender:
             args["messaging_service_sid"] = self._from
         else:
             args["from_"] = self._from
-        from twilio.base.exceptions import TwilioException, TwilioRestException
+        from twilio.base.exceptions import TwilioRestException
 
         try:
             self._client().messages.create(**args)
         except TwilioRestException as exc:
             reason = f"{exc.msg} (HTTP {exc.status}, code {exc.code})"
             raise ChannelSendError(self._failed(reason)) from None
-        except (TwilioException, OSError, ValueError) as exc:
-            raise ChannelSendError(self._failed(describe(exc))) from None
-        except Exception as exc:  # requests' errors (timeouts, refused connections)
-            raise ChannelSendError(self._failed(describe(exc))) from None
+        except Exception as exc:  # TwilioException, requests' timeouts and refused connections
+            raise ChannelSendError(self._failed(self._network_reason(exc))) from None
+
+    def _network_reason(self, exc: Exception) -> str:
+        import requests
+
+        host = urlsplit(self._endpoint).netloc if self._endpoint else "api.twilio.com"
+        if isinstance(exc, requests.Timeout):
+            return "Timeout!"
+        if isinstance(exc, requests.ConnectionError):
+            return f"Cannot connect to {host}"
+        return describe(exc)
 
     def _failed(self, reason: str) -> str:
         return "Failed to send SMS message - " + scrub(reason, [self._token])

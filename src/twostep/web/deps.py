@@ -87,8 +87,9 @@ def _restricted_token_live(container: Container, claims: Claims) -> bool:
         return False
     with container.db.read() as conn:
         row = conn.execute(
-            select(t.login_attempt.c.state, t.login_attempt.c.expires_at, t.login_attempt.c.scope)
-            .where(t.login_attempt.c.id == claims.jti, t.login_attempt.c.user_id == claims.user_id)
+            select(
+                t.login_attempt.c.state, t.login_attempt.c.expires_at, t.login_attempt.c.scope
+            ).where(t.login_attempt.c.id == claims.jti, t.login_attempt.c.user_id == claims.user_id)
         ).first()
     return (
         row is not None

@@ -45,7 +45,11 @@ def _validation_message(exc: RequestValidationError) -> str:
         if kind == "missing":
             msg = "must not be null"
         elif kind == "json_invalid" or (kind in ("model_attributes_type", "dict_type") and not loc):
-            return "Invalid request body: malformed JSON" if kind == "json_invalid" else "Invalid request body"
+            return (
+                "Invalid request body: malformed JSON"
+                if kind == "json_invalid"
+                else "Invalid request body"
+            )
         else:
             msg = str(err.get("msg", "is invalid")).replace("Value error, ", "")
         parts.add(f"{field} {msg}")

@@ -11,7 +11,12 @@ from twostep.domain.ids import now_ms
 
 def _too_large_body() -> bytes:
     return json.dumps(
-        {"status": 413, "message": "Request body is too large", "errorCode": 31, "timestamp": now_ms()}
+        {
+            "status": 413,
+            "message": "Request body is too large",
+            "errorCode": 31,
+            "timestamp": now_ms(),
+        }
     ).encode()
 
 
@@ -59,7 +64,10 @@ class BodyLimitMiddleware:
             {
                 "type": "http.response.start",
                 "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})
@@ -85,7 +93,10 @@ class SecurityHeadersMiddleware:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {k.lower() for k, _ in headers}
-                extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+                extra = [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                ]
                 if is_api and b"cache-control" not in names:
                     extra.append((b"cache-control", b"no-store"))
                 if b"x-frame-options" not in names:

@@ -52,7 +52,9 @@ def page_link(
         raise BadRequest("Invalid sort property")
     order = (sortOrder or "ASC").upper()
     if order not in ("ASC", "DESC"):
-        raise BadRequest(f"Unsupported sort order '{sortOrder}'! Only 'ASC' or 'DESC' types are allowed.")
+        raise BadRequest(
+            f"Unsupported sort order '{sortOrder}'! Only 'ASC' or 'DESC' types are allowed."
+        )
     return PageLink(size, number, textSearch or None, sortProperty or None, order)
 
 

@@ -35,7 +35,7 @@ class _Body(BaseModel):
 M = TypeVar("M", bound=BaseModel)
 
 
-def json_body(model: type[M]) -> Any:
+def parsed_body(model: type[M]) -> Any:
     """A body dependency. Declared after the principal, so the caller is authenticated before the
     body is parsed (FastAPI's own body parameters are parsed first: a 400 before the 401)."""
 

@@ -17,7 +17,9 @@ def config_json(view: ConfigView) -> dict[str, Any]:
     body: dict[str, Any] = {"providerType": view.type.value, "useByDefault": view.default}
     if view.type == ProviderType.TOTP:
         # After enrollment the secret never leaves the server; the field the client requires stays.
-        body["authUrl"] = provisioning_uri(REDACTED_SECRET, issuer=view.issuer or "", account=view.account or "")
+        body["authUrl"] = provisioning_uri(
+            REDACTED_SECRET, issuer=view.issuer or "", account=view.account or ""
+        )
     elif view.type == ProviderType.SMS:
         body["phoneNumber"] = view.phone
     elif view.type == ProviderType.EMAIL:

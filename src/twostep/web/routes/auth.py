@@ -30,7 +30,9 @@ async def _login_body(request: Request, *fields: str) -> dict[str, Any]:
         body = json.loads(await request.body())
     except (ValueError, UnicodeDecodeError):
         raise AuthenticationFailed("Authentication failed") from None
-    if not isinstance(body, dict) or any(not isinstance(body.get(f), str) or not body.get(f) for f in fields):
+    if not isinstance(body, dict) or any(
+        not isinstance(body.get(f), str) or not body.get(f) for f in fields
+    ):
         raise AuthenticationFailed("Authentication failed")
     return body
 
@@ -46,8 +48,12 @@ async def login(request: Request, container: ContainerDep) -> dict[str, Any]:
     )
 
 
-@router.api_route("/api/auth/login", methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False)
-@router.api_route("/api/auth/token", methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False)
+@router.api_route(
+    "/api/auth/login", methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False
+)
+@router.api_route(
+    "/api/auth/token", methods=["GET", "PUT", "DELETE", "PATCH"], include_in_schema=False
+)
 def method_not_supported() -> None:
     raise AuthenticationFailed(_NOT_SUPPORTED)
 
@@ -60,7 +66,12 @@ async def refresh(request: Request, container: ContainerDep) -> dict[str, str]:
 
 @router.post("/api/auth/logout")
 def logout(principal: AnyUser, container: ContainerDep, client: ClientDep) -> None:
-    auth.logout(container, user_id=principal.user_id, session_id=principal.claims.session_id, client=_client(client))
+    auth.logout(
+        container,
+        user_id=principal.user_id,
+        session_id=principal.claims.session_id,
+        client=_client(client),
+    )
 
 
 @router.get("/api/auth/user")
@@ -73,7 +84,9 @@ def current_user(principal: AnyUser, container: ContainerDep) -> dict[str, Any]:
 
 
 @router.post("/api/auth/changePassword")
-def change_password(principal: AnyUser, container: ContainerDep, body: Any = Body(None)) -> dict[str, str]:
+def change_password(
+    principal: AnyUser, container: ContainerDep, body: Any = Body(None)
+) -> dict[str, str]:
     current, new = _strings(body, "currentPassword", "newPassword")
     return auth.change_password(container, user_id=principal.user_id, current=current, new=new)
 
@@ -116,8 +129,12 @@ def activate(
 ) -> dict[str, Any]:
     token, password = _strings(body, "activateToken", "password")
     return auth.activate(
-        container, token=token, password=password, send_mail=sendActivationMail,
-        client=_client(client), base_url=base_url(request),
+        container,
+        token=token,
+        password=password,
+        send_mail=sendActivationMail,
+        client=_client(client),
+        base_url=base_url(request),
     )
 
 
@@ -131,7 +148,9 @@ async def reset_password_by_email(request: Request, container: ContainerDep) -> 
     email = body.get("email") if isinstance(body, dict) else None
     if isinstance(email, str) and 0 < len(email) <= 255:
         link_base = base_url(request)
-        await run_in_threadpool(lambda: auth.request_password_reset(container, email=email, base_url=link_base))
+        await run_in_threadpool(
+            lambda: auth.request_password_reset(container, email=email, base_url=link_base)
+        )
     return None
 
 

@@ -17,7 +17,7 @@ from twostep.web.deps import ContainerDep, TenantAdmin, TenantOrCustomer
 from twostep.web.entity_deps import Listing, caller
 from twostep.web.entity_shapes import customer_json, customer_short_info
 from twostep.web.paging import PageLink, page_link
-from twostep.web.schemas_entities import CustomerIn, json_body
+from twostep.web.schemas_entities import CustomerIn, parsed_body
 
 router = APIRouter()
 
@@ -42,7 +42,7 @@ Link = Annotated[PageLink, Depends(page_link)]
 def save_customer(
     p: TenantAdmin,
     c: ContainerDep,
-    body: Annotated[CustomerIn, json_body(CustomerIn)],
+    body: Annotated[CustomerIn, parsed_body(CustomerIn)],
     nameConflictPolicy: NameConflictPolicy = NameConflictPolicy.FAIL,
     uniquifySeparator: str = Query("_", max_length=16),
     uniquifyStrategy: UniquifyStrategy = UniquifyStrategy.RANDOM,

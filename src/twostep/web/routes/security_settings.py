@@ -20,7 +20,9 @@ def get_security_settings(_: SysAdmin, container: ContainerDep) -> dict[str, Any
 
 
 @router.post("/api/admin/securitySettings")
-def save_security_settings(_: SysAdmin, container: ContainerDep, body: Any = Body(None)) -> dict[str, Any]:
+def save_security_settings(
+    _: SysAdmin, container: ContainerDep, body: Any = Body(None)
+) -> dict[str, Any]:
     stored = security_settings.validate(body)
     with container.db.transaction() as conn:
         settings_store.put(conn, "securitySettings", stored)

@@ -15,7 +15,7 @@ from twostep.web.entity_deps import Listing, caller
 from twostep.web.entity_shapes import tenant_info_json, tenant_json
 from twostep.web.paging import PageLink, page_link
 from twostep.web.routes import customers
-from twostep.web.schemas_entities import TenantIn, json_body
+from twostep.web.schemas_entities import TenantIn, parsed_body
 
 router = APIRouter()
 
@@ -42,7 +42,7 @@ Link = Annotated[PageLink, Depends(page_link)]
 
 @router.post("/api/tenant")
 def save_tenant(
-    p: SysAdmin, c: ContainerDep, body: Annotated[TenantIn, json_body(TenantIn)]
+    p: SysAdmin, c: ContainerDep, body: Annotated[TenantIn, parsed_body(TenantIn)]
 ) -> dict[str, Any]:
     return tenant_json(tenants.save(c, caller(p), body.draft()))
 

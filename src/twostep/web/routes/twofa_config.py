@@ -26,7 +26,9 @@ def get_platform_settings(_: SysAdmin, container: ContainerDep) -> Response:
 
 
 @router.post("/api/2fa/settings")
-def save_platform_settings(_: SysAdmin, container: ContainerDep, body: Any = Body(None)) -> dict[str, Any]:
+def save_platform_settings(
+    _: SysAdmin, container: ContainerDep, body: Any = Body(None)
+) -> dict[str, Any]:
     return twofa_settings.save(container, body)
 
 
@@ -37,19 +39,28 @@ def platform_provider_types(_: AnyUserOrMfaConfig, container: ContainerDep) -> l
 
 @router.get("/api/2fa/account/settings")
 def account_settings(principal: AnyUserOrMfaConfig, container: ContainerDep) -> Response:
-    return _maybe_empty(s.account_settings_json(twofa_account.get_settings(container, principal.user_id)))
+    return _maybe_empty(
+        s.account_settings_json(twofa_account.get_settings(container, principal.user_id))
+    )
 
 
 @router.post("/api/2fa/account/config/generate")
 def generate(
-    principal: AnyUserOrMfaConfig, container: ContainerDep, providerType: str = Query(...)  # noqa: N803
+    principal: AnyUserOrMfaConfig,
+    container: ContainerDep,
+    providerType: str = Query(...),  # noqa: N803
 ) -> dict[str, Any]:
     generated = twofa_account.generate(container, principal.user_id, s.provider_param(providerType))
     return s.generated_json(generated)
 
 
 @router.post("/api/2fa/account/config/submit")
-def submit(principal: AnyUserOrMfaConfig, container: ContainerDep, client: ClientDep, body: Any = Body(None)) -> None:
+def submit(
+    principal: AnyUserOrMfaConfig,
+    container: ContainerDep,
+    client: ClientDep,
+    body: Any = Body(None),
+) -> None:
     twofa_account.submit(container, principal.user_id, s.parse_account_config(body), client)
 
 
@@ -69,7 +80,10 @@ def verify_and_save(
 
 @router.put("/api/2fa/account/config")
 def update(
-    principal: AnyUser, container: ContainerDep, providerType: str = Query(...), body: Any = Body(None)  # noqa: N803
+    principal: AnyUser,
+    container: ContainerDep,
+    providerType: str = Query(...),
+    body: Any = Body(None),  # noqa: N803
 ) -> dict[str, Any] | None:
     view = twofa_account.update_default(
         container, principal.user_id, s.provider_param(providerType), s.parse_update(body)
@@ -79,9 +93,14 @@ def update(
 
 @router.delete("/api/2fa/account/config")
 def delete(
-    principal: AnyUser, container: ContainerDep, client: ClientDep, providerType: str = Query(...)  # noqa: N803
+    principal: AnyUser,
+    container: ContainerDep,
+    client: ClientDep,
+    providerType: str = Query(...),  # noqa: N803
 ) -> dict[str, Any] | None:
-    view = twofa_account.delete_config(container, principal.user_id, s.provider_param(providerType), client)
+    view = twofa_account.delete_config(
+        container, principal.user_id, s.provider_param(providerType), client
+    )
     return s.account_settings_json(view) or {"configs": {}}
 
 
@@ -96,7 +115,13 @@ def admin_get_user_settings(principal: Admin, container: ContainerDep, userId: s
 
 @router.delete("/api/2fa/{userId}/config")
 def admin_reset_user(
-    principal: Admin, container: ContainerDep, client: ClientDep, userId: str, providerType: str = Query(...)  # noqa: N803
+    principal: Admin,
+    container: ContainerDep,
+    client: ClientDep,
+    userId: str,
+    providerType: str = Query(...),  # noqa: N803
 ) -> dict[str, Any]:
-    view = twofa_account.admin_reset(container, principal, parse_uuid(userId), s.provider_param(providerType), client)
+    view = twofa_account.admin_reset(
+        container, principal, parse_uuid(userId), s.provider_param(providerType), client
+    )
     return s.account_settings_json(view) or {"configs": {}}

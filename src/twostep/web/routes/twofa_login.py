@@ -21,7 +21,10 @@ def providers(principal: PreVerification, container: ContainerDep) -> list[dict[
 
 @router.post("/api/auth/2fa/verification/send")
 def send_code(
-    principal: PreVerification, container: ContainerDep, client: ClientDep, providerType: str = Query(...)  # noqa: N803
+    principal: PreVerification,
+    container: ContainerDep,
+    client: ClientDep,
+    providerType: str = Query(...),  # noqa: N803
 ) -> None:
     twofa_login.send(container, principal, s.provider_param(providerType), client)
 
@@ -36,11 +39,18 @@ def check_code(
     verificationCode: str | None = Query(None),  # noqa: N803
 ) -> dict[str, str]:
     # One value per parameter: repeated parameters are refused, never silently picked.
-    if len(request.query_params.getlist("verificationCode")) > 1 or len(request.query_params.getlist("providerType")) > 1:
+    if (
+        len(request.query_params.getlist("verificationCode")) > 1
+        or len(request.query_params.getlist("providerType")) > 1
+    ):
         raise BadRequest("Repeated query parameters are not allowed")
-    return twofa_login.check(container, principal, s.provider_param(providerType), verificationCode, client)
+    return twofa_login.check(
+        container, principal, s.provider_param(providerType), verificationCode, client
+    )
 
 
 @router.post("/api/auth/2fa/login")
-def configuration_login(principal: MfaConfiguration, container: ContainerDep, client: ClientDep) -> dict[str, str]:
+def configuration_login(
+    principal: MfaConfiguration, container: ContainerDep, client: ClientDep
+) -> dict[str, str]:
     return twofa_login.config_login(container, principal, client)

@@ -18,7 +18,7 @@ from twostep.web.deps import Admin, AnyUser, ContainerDep, SysAdmin, TenantAdmin
 from twostep.web.entity_deps import BaseUrl, Listing, caller
 from twostep.web.entity_shapes import user_email_info
 from twostep.web.paging import PageLink, page_link
-from twostep.web.schemas_entities import UserIn, json_body
+from twostep.web.schemas_entities import UserIn, parsed_body
 from twostep.web.shapes import user_json
 
 router = APIRouter()
@@ -41,7 +41,7 @@ def save_user(
     p: AnyUser,
     c: ContainerDep,
     base: BaseUrl,
-    body: Annotated[UserIn, json_body(UserIn)],
+    body: Annotated[UserIn, parsed_body(UserIn)],
     sendActivationMail: bool = True,
 ) -> dict[str, Any]:
     row = users.save(c, caller(p), body.draft(), send_mail=sendActivationMail, base_url=base)
