@@ -437,6 +437,8 @@ def test_customer_reads(client: TestClient, world: World) -> None:
         client.get("/api/tenant/customers?customerTitle=Other", headers=world.a).json()["id"]["id"]
         == other
     )
+    # a NUL is never stored, and must not reach PostgreSQL (a 500): not found
+    assert_error(client.get("/api/tenant/customers?customerTitle=a%00b", headers=world.a), 404)
     assert_error(
         client.get("/api/tenant/customers?customerTitle=Other", headers=world.b),
         404,
@@ -703,6 +705,7 @@ def test_send_activation_mail(client: TestClient, world: World, container: Conta
         "User is already activated!",
     )
     assert_error(client.post("/api/user/sendActivationMail", headers=world.a), 400)
+    assert_error(client.post("/api/user/sendActivationMail?email=a%00b", headers=world.a), 404)
 
 
 # -- users: reads and lists -----------------------------------------------------------------------
@@ -977,6 +980,12 @@ BAD_INPUT = [
         400,
     ),
     ("a", "/api/customer?uniquifySeparator=" + "_" * 40, {"title": "X"}, 400),
+    (
+        "a",
+        "/api/customer?nameConflictPolicy=UNIQUIFY&uniquifySeparator=%00",
+        {"title": "Customer C"},
+        400,
+    ),
     ("b", "/api/customer", {"title": "X", "email": "bad@"}, 400),
     ("sys", "/api/customer", {"title": "X"}, 403),
 ]
@@ -1019,3 +1028,9 @@ def test_bad_input_leaves_nothing_behind(
     r = client.post(path, content=content, headers={**headers, "Content-Type": "application/json"})
     assert_error(r, status)
     assert row_counts(container) == before
+
+
+@pytest.mark.parametrize("path", ["/api/user", "/api/tenant", "/api/customer"])
+def test_authentication_comes_before_the_body(client: TestClient, path: str) -> None:
+    r = client.post(path, content=b"{broken", headers={"Content-Type": "application/json"})
+    assert_error(r, 401)
