@@ -1,1 +1,1 @@
-from tests.peers.fixtures import *  # noqa: F403  (the real SMTP/SNS/Twilio/SMPP peers)
+from tests.peers.fixtures import *

@@ -58,7 +58,9 @@ def smpp_config(port: int, **overrides: Any) -> dict[str, Any]:
     }
 
 
-def send_fails(container: Any, to: str = TO, text: str = "Your code: 846203", within: float = 3.5) -> str:
+def send_fails(
+    container: Any, to: str = TO, text: str = "Your code: 846203", within: float = 3.5
+) -> str:
     started = time.monotonic()
     with pytest.raises(DeliveryFailed) as err:
         container.delivery.send_sms(to, text)
@@ -191,8 +193,14 @@ def test_smpp_transceiver_ucs2_and_version_33(real_delivery: Any, smsc: Any) -> 
     save_settings(
         real_delivery,
         "sms",
-        smpp_config(smsc.port, bindType="TRX", protocolVersion=3.3, destinationTon=None,
-                    destinationNpi=None, sourceAddress="TwoStep"),
+        smpp_config(
+            smsc.port,
+            bindType="TRX",
+            protocolVersion=3.3,
+            destinationTon=None,
+            destinationNpi=None,
+            sourceAddress="TwoStep",
+        ),
     )
     real_delivery.delivery.send_sms(TO, "Код подтверждения: 846203")
     [bind] = smsc.binds

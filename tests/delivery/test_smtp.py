@@ -54,7 +54,9 @@ def test_starttls_with_auth(real_delivery: Any, smtp_starttls: Any) -> None:
         ),
     )
     real_delivery.delivery.send_email(
-        "user@example.com", "account_lockout", {"locked_account": "x@example.com", "max_attempts": 5}
+        "user@example.com",
+        "account_lockout",
+        {"locked_account": "x@example.com", "max_attempts": 5},
     )
     [got] = smtp_starttls.messages
     assert got.tls and got.authenticated
@@ -83,8 +85,12 @@ def test_untrusted_certificate_is_refused(real_delivery: Any, smtp_smtps: Any) -
     save_settings(
         real_delivery,
         "mail",
-        mail_settings(smtp_smtps.port, smtpProtocol="smtps", username=smtp_peer.USERNAME,
-                      password=smtp_peer.PASSWORD),
+        mail_settings(
+            smtp_smtps.port,
+            smtpProtocol="smtps",
+            username=smtp_peer.USERNAME,
+            password=smtp_peer.PASSWORD,
+        ),
     )
     with pytest.raises(DeliveryFailed) as err:
         real_delivery.delivery.send_email("user@example.com", "twofa_code", CODE_CONTEXT)
@@ -93,12 +99,18 @@ def test_untrusted_certificate_is_refused(real_delivery: Any, smtp_smtps: Any) -
     assert smtp_smtps.messages == []
 
 
-def test_bad_auth_is_a_clear_failure_without_the_password(real_delivery: Any, smtp_starttls: Any) -> None:
+def test_bad_auth_is_a_clear_failure_without_the_password(
+    real_delivery: Any, smtp_starttls: Any
+) -> None:
     save_settings(
         real_delivery,
         "mail",
-        mail_settings(smtp_starttls.port, enableTls=True, username=smtp_peer.USERNAME,
-                      password="wrong-Password-1"),
+        mail_settings(
+            smtp_starttls.port,
+            enableTls=True,
+            username=smtp_peer.USERNAME,
+            password="wrong-Password-1",
+        ),
     )
     started = time.monotonic()
     with pytest.raises(DeliveryFailed) as err:
@@ -153,7 +165,9 @@ def test_timeout_zero_or_huge_is_bounded() -> None:
         "Victim <victim@example.org>",
     ],
 )
-def test_header_injection_in_recipient_is_refused(real_delivery: Any, smtp_plain: Any, to: str) -> None:
+def test_header_injection_in_recipient_is_refused(
+    real_delivery: Any, smtp_plain: Any, to: str
+) -> None:
     save_settings(real_delivery, "mail", mail_settings(smtp_plain.port))
     with pytest.raises(DeliveryFailed):
         real_delivery.delivery.send_email(to, "twofa_code", CODE_CONTEXT)
@@ -181,13 +195,28 @@ def test_template_values_are_data_not_code(real_delivery: Any, smtp_plain: Any) 
 @pytest.mark.parametrize(
     ("template", "context"),
     [
-        ("login_attempt_failed", {"user_email": "u@example.com", "time": "2026-11-27 10:00:00 UTC",
-                                  "client_address": "203.0.113.7", "browser": "Chrome 120.0.0",
-                                  "os": "Windows 10", "reason": "Verification code is incorrect"}),
+        (
+            "login_attempt_failed",
+            {
+                "user_email": "u@example.com",
+                "time": "2026-11-27 10:00:00 UTC",
+                "client_address": "203.0.113.7",
+                "browser": "Chrome 120.0.0",
+                "os": "Windows 10",
+                "reason": "Verification code is incorrect",
+            },
+        ),
         ("twofa_lockout_owner", {"user_email": "u@example.com", "max_attempts": 10}),
-        ("twofa_changed", {"user_email": "u@example.com", "change": "Authenticator app added",
-                           "time": "2026-11-27 10:00:00 UTC", "client_address": "203.0.113.7",
-                           "browser": "Firefox 130.0"}),
+        (
+            "twofa_changed",
+            {
+                "user_email": "u@example.com",
+                "change": "Authenticator app added",
+                "time": "2026-11-27 10:00:00 UTC",
+                "client_address": "203.0.113.7",
+                "browser": "Firefox 130.0",
+            },
+        ),
         ("account_activated", {"login_link": "https://tb.example.com/login"}),
         ("activation", {"link": "https://tb.example.com/a?t=x", "ttl_hours": 24}),
         ("reset_password", {"link": "https://tb.example.com/r?t=x", "ttl_hours": 24}),

@@ -10,23 +10,23 @@ import pytest
 
 from tests.peers.net import silent_server
 from tests.peers.smsc import Smsc, smsc_server
-from tests.peers.sns import SnsPeer, sns_server
 from tests.peers.smtp import SmtpPeer, smtp_server
+from tests.peers.sns import SnsPeer, sns_server
 from tests.peers.tls import SelfSigned, make_self_signed
 from tests.peers.twilio import TwilioStub, twilio_stub
 
 __all__ = [
-    "tls_cert",
-    "smtp_plain",
-    "smtp_starttls",
-    "smtp_smtps",
-    "smtp_refusing",
-    "sns_session",
-    "sns",
-    "twilio",
-    "smsc",
-    "silent_port",
     "real_delivery",
+    "silent_port",
+    "smsc",
+    "smtp_plain",
+    "smtp_refusing",
+    "smtp_smtps",
+    "smtp_starttls",
+    "sns",
+    "sns_session",
+    "tls_cert",
+    "twilio",
 ]
 
 

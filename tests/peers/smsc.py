@@ -88,9 +88,14 @@ class Smsc:
             while True:
                 header = await reader.readexactly(4)
                 (length,) = struct.unpack(">I", header)
-                pdu = smpplib.smpp.parse_pdu(header + await reader.readexactly(length - 4), client=codec)
+                pdu = smpplib.smpp.parse_pdu(
+                    header + await reader.readexactly(length - 4), client=codec
+                )
                 if pdu.command in ("bind_transceiver", "bind_transmitter", "bind_receiver"):
-                    ok = _text(pdu.system_id) == self.system_id and _text(pdu.password) == self.password
+                    ok = (
+                        _text(pdu.system_id) == self.system_id
+                        and _text(pdu.password) == self.password
+                    )
                     self.binds.append(
                         {
                             "command": pdu.command,
@@ -102,7 +107,9 @@ class Smsc:
                         }
                     )
                     status = 0 if ok else K.SMPP_ESME_RBINDFAIL
-                    await send(pdu.command + "_resp", pdu.sequence, status=status, system_id="MiniSMSC")
+                    await send(
+                        pdu.command + "_resp", pdu.sequence, status=status, system_id="MiniSMSC"
+                    )
                     if not ok:
                         break
                 elif pdu.command == "submit_sm":
@@ -154,6 +161,7 @@ def smsc_server(**options: Any) -> Iterator[Smsc]:
     try:
         yield smsc
     finally:
+
         async def close() -> None:
             holder["server"].close()
 

@@ -44,7 +44,9 @@ class Recorder:
     refuse_rcpt: str | None = None
     messages: list[Received] = field(default_factory=list)
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
         if self.refuse_rcpt:
             return self.refuse_rcpt
         envelope.rcpt_tos.append(address)
@@ -63,7 +65,9 @@ class Recorder:
         return "250 Message accepted for delivery"
 
 
-def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+def _authenticator(
+    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+) -> AuthResult:
     # handled=False makes aiosmtpd answer 535 itself (with handled=True it would send nothing).
     if mechanism not in ("LOGIN", "PLAIN") or not isinstance(auth_data, LoginPassword):
         return AuthResult(success=False, handled=False)

@@ -45,12 +45,19 @@ def _handler(stub: TwilioStub) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
             match = _PATH.match(self.path)
             if match is None:
-                self._reply(404, {"code": 20404, "message": "The requested resource was not found", "status": 404})
+                self._reply(
+                    404,
+                    {
+                        "code": 20404,
+                        "message": "The requested resource was not found",
+                        "status": 404,
+                    },
+                )
                 return
             sid = match["sid"]
             scheme, _, credentials = (self.headers.get("Authorization") or "").partition(" ")
@@ -64,15 +71,24 @@ def _handler(stub: TwilioStub) -> type[BaseHTTPRequestHandler]:
             to, body = form.get("To"), form.get("Body")
             sender = form.get("From") or form.get("MessagingServiceSid")
             if not to or not body or not sender:
-                self._reply(400, {"code": 21604, "message": "A 'To' phone number is required.", "status": 400})
+                self._reply(
+                    400,
+                    {"code": 21604, "message": "A 'To' phone number is required.", "status": 400},
+                )
                 return
             if to in stub.invalid_numbers:
                 self._reply(
                     400,
-                    {"code": 21211, "message": f"The 'To' number {to} is not a valid phone number.", "status": 400},
+                    {
+                        "code": 21211,
+                        "message": f"The 'To' number {to} is not a valid phone number.",
+                        "status": 400,
+                    },
                 )
                 return
-            stub.messages.append({"account": sid, "user_agent": self.headers.get("User-Agent", ""), **form})
+            stub.messages.append(
+                {"account": sid, "user_agent": self.headers.get("User-Agent", ""), **form}
+            )
             self._reply(
                 201,
                 {

@@ -70,6 +70,6 @@ class SnsSender:
                     "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}
                 },
             )
-        except Exception as exc:  # botocore ClientError, EndpointConnectionError, timeouts
+        except Exception as exc:  # noqa: BLE001 (ClientError, connection errors, timeouts)
             reason = scrub(str(exc) or describe(exc), [self._secret])
             raise ChannelSendError("Failed to send SMS message - " + reason) from None

@@ -142,7 +142,9 @@ class Delivery:
         message = render_email(template, context)
         outbox = self.outbox
         if outbox is not None:
-            outbox.write({"channel": "email", "to": to, "subject": message.subject, "body": message.text})
+            outbox.write(
+                {"channel": "email", "to": to, "subject": message.subject, "body": message.text}
+            )
             return
         stored = self._stored("mail")
         if stored is None:

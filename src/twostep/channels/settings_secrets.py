@@ -100,7 +100,7 @@ def public_view(key: str, value: dict[str, Any]) -> dict[str, Any]:
 
 
 def _same(a: Any, b: Any) -> bool:
-    norm = lambda v: "" if v is None else str(v).strip()  # noqa: E731 ("25" == 25)
+    norm = lambda v: "" if v is None else str(v).strip()
     return norm(a) == norm(b)
 
 
@@ -124,7 +124,5 @@ def merge(key: str, new: dict[str, Any], stored: dict[str, Any] | None) -> dict[
             out[name] = previous
         else:
             changed = ", ".join(f for f in binding if not _same(new.get(f), stored.get(f)))
-            raise ChannelConfigError(
-                f"{name} must be entered again because {changed} changed"
-            )
+            raise ChannelConfigError(f"{name} must be entered again because {changed} changed")
     return out

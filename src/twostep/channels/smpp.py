@@ -59,7 +59,9 @@ class SmppSender:
             raise ChannelConfigError("Invalid SMPP configuration: port must be a number") from None
         bind_type = str(config.get("bindType") or "TX").upper()
         if bind_type not in _BINDS:
-            raise ChannelConfigError(f"Invalid SMPP configuration: unknown bindType {bind_type[:8]}")
+            raise ChannelConfigError(
+                f"Invalid SMPP configuration: unknown bindType {bind_type[:8]}"
+            )
         self._host = host
         self._version = _VERSIONS[version]
         self._bind = _BINDS[bind_type]
@@ -90,7 +92,7 @@ class SmppSender:
         try:
             # GSM-7 when every character is in the GSM alphabet, else UCS-2 (smpplib falls back).
             parts, coding, esm_class = smpplib.gsm.make_parts(text, encoding=self._coding)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (smpplib raises assorted types)
             raise ChannelSendError(f"Failed to send SMS message - {describe(exc)}") from None
         if len(parts) > MAX_PARTS:
             raise ChannelSendError("Failed to send SMS message - message is too long")
@@ -110,22 +112,22 @@ class SmppSender:
                 self._submit(client, deadline, destination, part, coding, esm_class)
             self._close(client, deadline)
         finally:
-            if client._socket is not None:  # noqa: SLF001 (smpplib has no public "is open")
-                client._socket.close()  # noqa: SLF001
-                client._socket = None  # noqa: SLF001
+            if client._socket is not None:
+                client._socket.close()
+                client._socket = None
             client.state = consts.SMPP_CLIENT_STATE_CLOSED
 
     def _open(self, client: Any, deadline: float) -> None:
         from smpplib import consts
 
         try:
-            client._socket = socket.create_connection(  # noqa: SLF001
+            client._socket = socket.create_connection(
                 (self._host, self._port), timeout=_left(deadline)
             )
-            client._socket.settimeout(_left(deadline))  # noqa: SLF001
+            client._socket.settimeout(_left(deadline))
             client.state = consts.SMPP_CLIENT_STATE_OPEN
             self._bind_session(client)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 (socket, PDU and codec errors alike)
             raise ChannelSendError(
                 "Failed to establish SMPP session: " + self._reason(exc, deadline)
             ) from None
@@ -160,7 +162,7 @@ class SmppSender:
                 "source_addr_npi": self._source_npi,
             }
         try:
-            client._socket.settimeout(_left(deadline))  # noqa: SLF001
+            client._socket.settimeout(_left(deadline))
             pdu = client.send_message(
                 service_type=self._service_type,
                 dest_addr_ton=self._dest_ton,
@@ -172,7 +174,7 @@ class SmppSender:
                 **source,
             )
             while True:  # skip enquire_link and anything else until our submit_sm_resp
-                client._socket.settimeout(_left(deadline))  # noqa: SLF001
+                client._socket.settimeout(_left(deadline))
                 resp = client.read_pdu()
                 if resp.command == "enquire_link":
                     from smpplib import smpp
@@ -192,15 +194,17 @@ class SmppSender:
                 )
         except ChannelSendError:
             raise
-        except Exception as exc:
-            raise ChannelSendError("Failed to send SMS message - " + self._reason(exc, deadline)) from None
+        except Exception as exc:  # noqa: BLE001 (socket, PDU and codec errors alike)
+            raise ChannelSendError(
+                "Failed to send SMS message - " + self._reason(exc, deadline)
+            ) from None
 
     def _close(self, client: Any, deadline: float) -> None:
         # The message is accepted already: an unbind problem is not a failed send.
         try:
-            client._socket.settimeout(max(0.05, min(1.0, deadline - time.monotonic())))  # noqa: SLF001
+            client._socket.settimeout(max(0.05, min(1.0, deadline - time.monotonic())))
             client.unbind()
-        except Exception:
+        except Exception:  # noqa: BLE001, S110 (the message is accepted; the socket closes anyway)
             pass
 
     def _reason(self, exc: BaseException, deadline: float) -> str:

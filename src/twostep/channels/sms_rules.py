@@ -45,10 +45,8 @@ def validate_number(number: str | None) -> str:
 def prepare_message(text: str) -> str:
     """ThingsBoard's preparation: drop one leading and one trailing double quote, turn the two
     characters `\\n` into a newline, truncate to 1600 characters."""
-    if text.startswith('"'):
-        text = text[1:]
-    if text.endswith('"'):
-        text = text[:-1]
+    text = text.removeprefix('"')
+    text = text.removesuffix('"')
     text = text.replace("\\n", "\n")
     return text[:MAX_SMS_LENGTH]
 

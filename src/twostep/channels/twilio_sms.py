@@ -82,7 +82,7 @@ class TwilioSender:
         except TwilioRestException as exc:
             reason = f"{exc.msg} (HTTP {exc.status}, code {exc.code})"
             raise ChannelSendError(self._failed(reason)) from None
-        except Exception as exc:  # TwilioException, requests' timeouts and refused connections
+        except Exception as exc:  # noqa: BLE001 (SDK and requests errors)
             raise ChannelSendError(self._failed(self._network_reason(exc))) from None
 
     def _network_reason(self, exc: Exception) -> str:

@@ -35,7 +35,9 @@ _OAUTH2_CLIENT_FIELDS = (
 
 def _refuse_protected(key: str) -> None:
     if key in PROTECTED_KEYS:
-        raise BadRequest(f"Admin settings '{key}' can only be read and saved through their own endpoint")
+        raise BadRequest(
+            f"Admin settings '{key}' can only be read and saved through their own endpoint"
+        )
 
 
 def _settings_json(row: Any, key: str, value: dict[str, Any]) -> dict[str, Any]:
@@ -76,11 +78,11 @@ def _prepare(key: str, value: dict[str, Any], stored: dict[str, Any] | None) -> 
     try:
         merged = merge(key, value, stored)
         if key == "mail":
-            if merged.get("enableOauth2") is True and stored is not None:
-                if any(merged.get(f) != stored.get(f) for f in _OAUTH2_CLIENT_FIELDS):
-                    merged["tokenGenerated"] = False
-                    merged.pop("refreshToken", None)
-                    merged.pop("refreshTokenExpires", None)
+            oauth2 = merged.get("enableOauth2") is True and stored is not None
+            if oauth2 and any(merged.get(f) != stored.get(f) for f in _OAUTH2_CLIENT_FIELDS):  # type: ignore[union-attr]
+                merged["tokenGenerated"] = False
+                merged.pop("refreshToken", None)
+                merged.pop("refreshTokenExpires", None)
             SmtpSettings.parse(merged)
         elif key == "sms":
             if merged.get("type") not in SMS_PROVIDER_TYPES:
@@ -112,7 +114,8 @@ def save(c: Any, body: dict[str, Any]) -> dict[str, Any]:
             if setting_id is not None:
                 by_id = conn.execute(
                     select(t.admin_settings).where(
-                        t.admin_settings.c.id == setting_id, t.admin_settings.c.tenant_id == NULL_UUID
+                        t.admin_settings.c.id == setting_id,
+                        t.admin_settings.c.tenant_id == NULL_UUID,
                     )
                 ).first()
                 if by_id is not None and by_id.key != key:
@@ -185,7 +188,9 @@ def test_sms(c: Any, principal: Any, body: dict[str, Any]) -> None:
         with c.db.transaction() as conn:
             audit.record(
                 conn,
-                audit.Actor(principal.user_id, principal.email, principal.tenant_id, principal.customer_id),
+                audit.Actor(
+                    principal.user_id, principal.email, principal.tenant_id, principal.customer_id
+                ),
                 "SMS_SENT",
                 entity_type="USER",
                 entity_id=principal.user_id,

@@ -96,8 +96,16 @@ def check_send_allowed(
             ("sms_cap_per_user", f"cap:sms:user:{user_id}", "per user"),
             ("sms_cap_per_destination", f"cap:sms:dest:{hashed(destination)}", "per destination"),
             ("sms_cap_per_client", f"cap:sms:client:{hashed(client_address)}", "per client"),
-            ("sms_cap_per_block", f"cap:sms:block:{hashed(number_block(destination))}", "per block"),
-            ("sms_cap_per_country", f"cap:sms:cc:{country_calling_code(destination)}", "per country"),
+            (
+                "sms_cap_per_block",
+                f"cap:sms:block:{hashed(number_block(destination))}",
+                "per block",
+            ),
+            (
+                "sms_cap_per_country",
+                f"cap:sms:cc:{country_calling_code(destination)}",
+                "per country",
+            ),
             ("sms_cap_global", "cap:sms:global", "global"),
         ]
     else:
@@ -153,7 +161,9 @@ def _refuse(
             entity_id=uid,
             entity_name=user.email if user is not None else None,
             data=data,
-            failure=f"{label} not sent: {why} exceeded" if "cap" in why else f"{label} not sent: {why}",
+            failure=f"{label} not sent: {why} exceeded"
+            if "cap" in why
+            else f"{label} not sent: {why}",
         )
 
 

@@ -6,12 +6,11 @@ foreign one is a 403. Mail goes out after the commit; a failed activation mail u
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, delete, func, select, update
+from sqlalchemy import Connection, Select, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from twostep.bootstrap import Container
@@ -20,19 +19,14 @@ from twostep.domain.authority import Authority
 from twostep.domain.errors import BadRequest, DeliveryFailed, NotFound, PermissionDenied
 from twostep.domain.ids import NULL_UUID, new_id, now_ms
 from twostep.domain.permissions import Caller, Operation, UserTarget, check, may_access_user
-from twostep.services import audit, customers, tenants, users_repo
-from twostep.services.credentials import create_disabled_credentials, current_activation_token
+from twostep.services import activation, audit, customers, tenants, users_repo
+from twostep.services.credentials import create_disabled_credentials
 from twostep.services.entity_store import actor, update_versioned
-from twostep.services.settings_store import security_settings
-from twostep.services.tokens import TokenService
 from twostep.storage import tables as t
 from twostep.web.shapes import user_json
 
-log = logging.getLogger("twostep.users")
-
 # Computed by GET /api/user/{id}; the UI posts them back, they are never stored.
 COMPUTED_INFO = ("userCredentialsEnabled", "userActivated", "lastLoginTs")
-MAIL_FAILED = "Couldn't send user activation email"
 
 
 @dataclass(frozen=True)
@@ -49,35 +43,21 @@ class UserDraft:
     version: int | None
 
 
-@dataclass(frozen=True)
-class ActivationLink:
-    link: str
-    expires_at: int
-
-
 def not_found(user_id: uuid.UUID) -> NotFound:
     return NotFound(f"User with id [{user_id}] is not found")
 
 
-def _target(row: Any) -> UserTarget:
+def target(row: Any) -> UserTarget:
     return UserTarget(row.authority, row.tenant_id, row.customer_id, row.id)
 
 
-def _load(conn: Connection, caller: Caller, user_id: uuid.UUID, op: Operation) -> Any:
+def load(conn: Connection, caller: Caller, user_id: uuid.UUID, op: Operation) -> Any:
     """The user with its credentials: 404 if missing, then 403 unless `op` is allowed."""
     row = users_repo.by_id(conn, user_id)
     if row is None:
         raise not_found(user_id)
-    check(may_access_user(caller, op, _target(row)))
+    check(may_access_user(caller, op, target(row)))
     return row
-
-
-def _ttl_hours(conn: Connection) -> int:
-    return int(security_settings(conn).get("userActivationTokenTtl") or 24)
-
-
-def activation_link(base_url: str, token: str) -> str:
-    return f"{base_url}/api/noauth/activate?activateToken={token}"
 
 
 # -- save ---------------------------------------------------------------------------------------
@@ -118,7 +98,7 @@ def save(c: Container, caller: Caller, draft: UserDraft, *, send_mail: bool, bas
                 check(may_access_user(caller, Operation.CREATE, target))
                 existing = None
             else:
-                existing = _load(conn, caller, draft.id, Operation.WRITE)  # type: ignore[arg-type]
+                existing = load(conn, caller, draft.id, Operation.WRITE)  # type: ignore[arg-type]
             email, role = _validate(conn, draft, tenant_id, customer_id, existing)
             values = {
                 "email": email,
@@ -140,7 +120,7 @@ def save(c: Container, caller: Caller, draft: UserDraft, *, send_mail: bool, bas
                         **values,
                     )
                 )
-                ttl = _ttl_hours(conn)
+                ttl = activation.ttl_hours(conn)
                 token = create_disabled_credentials(c, conn, user_id, ttl)
             else:
                 user_id = existing.id
@@ -151,7 +131,7 @@ def save(c: Container, caller: Caller, draft: UserDraft, *, send_mail: bool, bas
     except IntegrityError:  # the email was taken between our check and the write
         raise BadRequest(f"User with email '{draft.email}' already present in database!") from None
     if creating and send_mail:
-        _mail_or_undo(c, caller, row, activation_link(base_url, token), ttl)
+        _mail_or_undo(c, caller, row, activation.link(base_url, token), ttl)
     return row
 
 
@@ -204,23 +184,14 @@ def _audit_saved(
     )
 
 
-def _send_activation(c: Container, email: str, link: str, ttl: int) -> None:
-    """A failed send is one message for the caller; the transport's detail stays in its log."""
-    try:
-        c.delivery.send_email(email, "activation", {"link": link, "ttl_hours": ttl})  # type: ignore[attr-defined]
-    except DeliveryFailed:
-        log.warning("activation mail not sent")
-        raise DeliveryFailed(MAIL_FAILED) from None
-
-
 def _mail_or_undo(c: Container, caller: Caller, row: Any, link: str, ttl: int) -> None:
     """Send the activation mail; if it fails, the new user is removed again (ThingsBoard)."""
     try:
-        _send_activation(c, row.email, link, ttl)
+        activation.send(c, row.email, link, ttl)
     except DeliveryFailed:
         with c.db.transaction() as conn:
             conn.execute(delete(t.user).where(t.user.c.id == row.id))
-            _audit_saved(conn, caller, row, "ADDED", failure=MAIL_FAILED)
+            _audit_saved(conn, caller, row, "ADDED", failure=activation.MAIL_FAILED)
         raise
     with c.db.transaction() as conn:
         _audit_saved(conn, caller, row, "ADDED")
@@ -232,7 +203,7 @@ def _mail_or_undo(c: Container, caller: Caller, row: Any, link: str, ttl: int) -
 def get(c: Container, caller: Caller, user_id: uuid.UUID) -> Any:
     """The user joined with its credentials (for the additionalInfo enrichment)."""
     with c.db.read() as conn:
-        return _load(conn, caller, user_id, Operation.READ)
+        return load(conn, caller, user_id, Operation.READ)
 
 
 def enriched_info(row: Any) -> dict[str, Any]:
@@ -281,88 +252,4 @@ def by_ids(c: Container, caller: Caller, ids: list[uuid.UUID]) -> list[Any]:
         return []
     with c.db.read() as conn:
         rows = conn.execute(select(t.user).where(t.user.c.id.in_(ids))).all()
-    return [r for r in rows if may_access_user(caller, Operation.READ, _target(r))]
-
-
-# -- delete, activation, credentials ------------------------------------------------------------
-
-
-def delete_user(c: Container, caller: Caller, user_id: uuid.UUID) -> None:
-    if caller.authority == Authority.SYS_ADMIN and caller.user_id == user_id:
-        raise PermissionDenied("Sysadmin is not allowed to delete himself")
-    with c.db.transaction() as conn:
-        row = _load(conn, caller, user_id, Operation.DELETE)
-        if row.authority == Authority.TENANT_ADMIN.value:
-            # Lock the tenant row so two concurrent deletes cannot remove the last two admins.
-            conn.execute(
-                select(t.tenant.c.id).where(t.tenant.c.id == row.tenant_id).with_for_update()
-            )
-            admins = conn.execute(
-                select(func.count()).select_from(tenant_admins_query(row.tenant_id).subquery())
-            ).scalar_one()
-            if admins <= 1:
-                raise BadRequest("At least one tenant administrator must remain!")
-        TokenService.revoke_user(conn, user_id)
-        conn.execute(delete(t.user).where(t.user.c.id == user_id))
-        audit.record(
-            conn,
-            actor(caller),
-            "DELETED",
-            entity_type="USER",
-            entity_id=user_id,
-            entity_name=row.email,
-            # sic: ThingsBoard records the caller's customer id here (spec §2.8)
-            data={"entityId": str(caller.customer_id)},
-            customer_id=row.customer_id,
-        )
-
-
-def _link_for(c: Container, conn: Connection, row: Any, base_url: str) -> ActivationLink:
-    current = current_activation_token(c, conn, row.id, _ttl_hours(conn))
-    if current is None:
-        raise BadRequest("User is already activated!")
-    token, expires_at = current
-    return ActivationLink(activation_link(base_url, token), expires_at)
-
-
-def get_activation_link(
-    c: Container, caller: Caller, user_id: uuid.UUID, base_url: str
-) -> ActivationLink:
-    # A write transaction: a token close to expiry is renewed (credentials.RENEW_BEFORE_MS).
-    with c.db.transaction() as conn:
-        row = _load(conn, caller, user_id, Operation.READ)
-        return _link_for(c, conn, row, base_url)
-
-
-def send_activation_mail(c: Container, caller: Caller, email: str, base_url: str) -> None:
-    with c.db.transaction() as conn:
-        # NUL is never stored (entity_rules refuses it) and PostgreSQL can't compare it.
-        row = users_repo.by_email(conn, email) if "\x00" not in email else None
-        if row is None:
-            raise NotFound("Requested item wasn't found!")
-        check(may_access_user(caller, Operation.READ, _target(row)))
-        link = _link_for(c, conn, row, base_url)
-        ttl = _ttl_hours(conn)
-    _send_activation(c, row.email, link.link, ttl)
-
-
-def set_credentials_enabled(
-    c: Container, caller: Caller, user_id: uuid.UUID, enabled: bool
-) -> None:
-    """Enabling also clears both failure counters: this is how an admin unlocks a locked user.
-    Disabling revokes every token and pending second step of the user."""
-    with c.db.transaction() as conn:
-        row = _load(conn, caller, user_id, Operation.WRITE)
-        creds = t.user_credentials
-        where = creds.c.user_id == user_id
-        if enabled:
-            if row.password_hash is None:
-                raise BadRequest("Enabled user credentials should have password!")
-            conn.execute(
-                update(creds)
-                .where(where)
-                .values(enabled=True, failed_login_attempts=0, twofa_failed_attempts=0)
-            )
-        else:
-            conn.execute(update(creds).where(where).values(enabled=False))
-            TokenService.revoke_user(conn, user_id)
+    return [r for r in rows if may_access_user(caller, Operation.READ, target(r))]

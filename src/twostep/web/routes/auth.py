@@ -64,7 +64,7 @@ async def refresh(request: Request, container: ContainerDep) -> dict[str, str]:
     return await run_in_threadpool(auth.refresh, container, body["refreshToken"])
 
 
-@router.post("/api/auth/logout")
+@router.post("/api/auth/logout", response_class=Response)
 def logout(principal: AnyUser, container: ContainerDep, client: ClientDep) -> None:
     auth.logout(
         container,
@@ -138,7 +138,7 @@ def activate(
     )
 
 
-@router.post("/api/noauth/resetPasswordByEmail")
+@router.post("/api/noauth/resetPasswordByEmail", response_class=Response)
 async def reset_password_by_email(request: Request, container: ContainerDep) -> None:
     """Always 200 with an empty body, whatever the email: nothing to learn from the answer."""
     try:
@@ -164,7 +164,7 @@ def check_reset_token(container: ContainerDep, resetToken: str = Query(...)) -> 
     return RedirectResponse(f"/login/resetPassword?resetToken={resetToken}", status_code=303)
 
 
-@router.post("/api/noauth/resetPassword")
+@router.post("/api/noauth/resetPassword", response_class=Response)
 def reset_password(request: Request, container: ContainerDep, body: Any = Body(None)) -> None:
     token, password = _strings(body, "resetToken", "password")
     auth.reset_password(container, token=token, password=password, base_url=base_url(request))

@@ -54,7 +54,7 @@ def generate(
     return s.generated_json(generated)
 
 
-@router.post("/api/2fa/account/config/submit")
+@router.post("/api/2fa/account/config/submit", response_class=Response)
 def submit(
     principal: AnyUserOrMfaConfig,
     container: ContainerDep,

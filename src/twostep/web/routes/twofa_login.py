@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Response, Query, Request
 
 from twostep.domain.errors import BadRequest
 from twostep.services import twofa_login
@@ -19,7 +19,7 @@ def providers(principal: PreVerification, container: ContainerDep) -> list[dict[
     return [s.provider_info_json(p) for p in twofa_login.providers(container, principal.user_id)]
 
 
-@router.post("/api/auth/2fa/verification/send")
+@router.post("/api/auth/2fa/verification/send", response_class=Response)
 def send_code(
     principal: PreVerification,
     container: ContainerDep,

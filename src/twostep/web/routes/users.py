@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 
 from twostep.domain.errors import PermissionDenied
 from twostep.domain.ids import now_ms, parse_uuid
-from twostep.services import users
+from twostep.services import user_accounts, users
 from twostep.services.entity_store import parse_id_list
 from twostep.storage import tables as t
 from twostep.web.deps import Admin, AnyUser, ContainerDep, SysAdmin, TenantAdmin, TenantOrCustomer
@@ -67,7 +67,7 @@ def token_access_enabled(p: Admin) -> bool:
 def send_activation_mail(
     p: Admin, c: ContainerDep, base: BaseUrl, email: str = Query(...)
 ) -> Response:
-    users.send_activation_mail(c, caller(p), email, base)
+    user_accounts.send_activation_mail(c, caller(p), email, base)
     return Response(status_code=200)
 
 
@@ -87,12 +87,12 @@ def user_token(p: Admin, userId: str) -> None:
 
 @router.get("/api/user/{userId}/activationLink", response_class=PlainTextResponse)
 def activation_link(p: Admin, c: ContainerDep, base: BaseUrl, userId: str) -> str:
-    return users.get_activation_link(c, caller(p), parse_uuid(userId), base).link
+    return user_accounts.get_activation_link(c, caller(p), parse_uuid(userId), base).link
 
 
 @router.get("/api/user/{userId}/activationLinkInfo")
 def activation_link_info(p: Admin, c: ContainerDep, base: BaseUrl, userId: str) -> dict[str, Any]:
-    info = users.get_activation_link(c, caller(p), parse_uuid(userId), base)
+    info = user_accounts.get_activation_link(c, caller(p), parse_uuid(userId), base)
     return {"value": info.link, "ttlMs": max(0, info.expires_at - now_ms())}
 
 
@@ -103,13 +103,13 @@ def credentials_enabled(
     userId: str,
     userCredentialsEnabled: bool = True,
 ) -> Response:
-    users.set_credentials_enabled(c, caller(p), parse_uuid(userId), userCredentialsEnabled)
+    user_accounts.set_credentials_enabled(c, caller(p), parse_uuid(userId), userCredentialsEnabled)
     return Response(status_code=200)
 
 
 @router.delete("/api/user/{userId}")
 def delete_user(p: Admin, c: ContainerDep, userId: str) -> Response:
-    users.delete_user(c, caller(p), parse_uuid(userId))
+    user_accounts.delete_user(c, caller(p), parse_uuid(userId))
     return Response(status_code=200)
 
 
