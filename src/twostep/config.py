@@ -49,6 +49,8 @@ class Config(BaseSettings):
     trusted_proxy_hops: int = 0
 
     max_body_bytes: int = 65536
+    # Seconds between maintenance rounds (expired-login notifications, purges); 0 turns them off.
+    maintenance_interval_s: int = 30
     log_level: str = "INFO"
 
     # --- Delivery (issue 4) -------------------------------------------------------------------

@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
 
 from twostep.bootstrap import Container
 from twostep.web import errors
 from twostep.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Periodic maintenance (expired-login notifications, purges) while the app serves."""
+    from twostep.services.maintenance import run_once
+
+    container: Container = app.state.container
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(container.config.maintenance_interval_s)
+            try:
+                await run_in_threadpool(run_once, container)
+            except Exception:  # a failed round is retried next time; the server keeps serving
+                logging.getLogger("twostep.maintenance").exception("maintenance round failed")
+
+    task = asyncio.create_task(loop()) if container.config.maintenance_interval_s > 0 else None
+    yield
+    if task:
+        task.cancel()
+
+
 def create_app(container: Container) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="twostep",
         version="0.1.0",
         docs_url=None,
