@@ -22,7 +22,14 @@ from twostep.domain.twofa import codes, otp
 from twostep.domain.twofa.masking import mask_email, mask_phone
 from twostep.domain.twofa.platform import PlatformSettings
 from twostep.domain.twofa.providers import ProviderType
-from twostep.services import audit, settings_store, twofa_notify, twofa_settings, twofa_store, users_repo
+from twostep.services import (
+    audit,
+    settings_store,
+    twofa_notify,
+    twofa_settings,
+    twofa_store,
+    users_repo,
+)
 from twostep.services.audit import login_data
 from twostep.storage import tables as t
 
@@ -57,7 +64,14 @@ def is_enforced(conn: Connection, settings: PlatformSettings | None, user: Any) 
     )
 
 
-def _restricted(c: Container, conn: Connection, user: Any, scope: Authority, settings: PlatformSettings | None, client: Any) -> dict[str, Any]:
+def _restricted(
+    c: Container,
+    conn: Connection,
+    user: Any,
+    scope: Authority,
+    settings: PlatformSettings | None,
+    client: Any,
+) -> dict[str, Any]:
     now = now_ms()
     ttl = settings.token_lifetime if settings else 1800
     attempt_id = uuid.uuid4()
@@ -75,7 +89,9 @@ def _restricted(c: Container, conn: Connection, user: Any, scope: Authority, set
             notified=False,
         )
     )
-    token = c.tokens.issue_restricted(users_repo.identity(user), scope, jti=attempt_id, issued_ms=now, ttl=ttl)
+    token = c.tokens.issue_restricted(
+        users_repo.identity(user), scope, jti=attempt_id, issued_ms=now, ttl=ttl
+    )
     return {"token": token, "scope": scope.value, "refreshToken": None}
 
 
@@ -100,7 +116,9 @@ def after_activation(c: Container, user: Any, client: Any) -> dict[str, Any]:
     with c.db.transaction() as conn:
         settings = twofa_settings.load(conn)
         if is_enforced(conn, settings, user):
-            audit.record_user_event(conn, user, "LOGIN", login_data(client.address, client.user_agent))
+            audit.record_user_event(
+                conn, user, "LOGIN", login_data(client.address, client.user_agent)
+            )
             return _restricted(c, conn, user, Authority.MFA_CONFIGURATION_TOKEN, settings, client)
     return full_login(c, user, client)
 
@@ -114,14 +132,21 @@ def config_login(c: Container, principal: Any, client: Any) -> dict[str, str]:
         configs = twofa_store.pruned_rows(conn, user.id, twofa_settings.load(conn))
         if not configs:
             audit.record_user_event(
-                conn, user, "LOGIN", login_data(client.address, client.user_agent), failure="2FA is not configured"
+                conn,
+                user,
+                "LOGIN",
+                login_data(client.address, client.user_agent),
+                failure="2FA is not configured",
             )
             raise_after = True
         else:
             raise_after = False
             used = conn.execute(
                 update(t.login_attempt)
-                .where(t.login_attempt.c.id == principal.claims.jti, t.login_attempt.c.state == "ACTIVE")
+                .where(
+                    t.login_attempt.c.id == principal.claims.jti,
+                    t.login_attempt.c.state == "ACTIVE",
+                )
                 .values(state="VERIFIED")
             ).rowcount
             if used != 1:
@@ -135,26 +160,35 @@ def config_login(c: Container, principal: Any, client: Any) -> dict[str, str]:
 
 
 def providers(c: Container, user_id: uuid.UUID) -> list[ProviderInfo]:
-    with c.db.transaction() as conn:
-        settings = twofa_settings.load(conn)
-        rows = twofa_store.pruned_rows(conn, user_id, settings)
+    settings, rows, _ = _context(c, user_id)
     period = settings.min_send_period if settings else 30
     result = []
     for r in rows:
         kind = ProviderType(r.provider_type)
-        contact = mask_phone(r.phone_number) if kind == ProviderType.SMS and r.phone_number else (
-            mask_email(r.email) if kind == ProviderType.EMAIL and r.email else None
+        contact = (
+            mask_phone(r.phone_number)
+            if kind == ProviderType.SMS and r.phone_number
+            else (mask_email(r.email) if kind == ProviderType.EMAIL and r.email else None)
         )
         result.append(ProviderInfo(kind, r.use_by_default, contact, period))
     return result
 
 
-def _config(conn: Connection, user_id: uuid.UUID, provider: ProviderType) -> Any:
-    return conn.execute(
-        select(t.twofa_config).where(
-            t.twofa_config.c.user_id == user_id, t.twofa_config.c.provider_type == provider.value
-        )
-    ).first()
+def _context(c: Container, user_id: uuid.UUID) -> tuple[PlatformSettings | None, list[Any], Any]:
+    """Platform settings, the user's (pruned) configs and the user, read without a write lock;
+    a write happens only in the rare case that pruning changes something."""
+    with c.db.read() as conn:
+        settings = twofa_settings.load(conn)
+        rows = twofa_store.rows(conn, user_id)
+        user = users_repo.by_id(conn, user_id)
+    if twofa_store.needs_pruning(rows, settings):
+        with c.db.transaction() as conn:
+            rows = twofa_store.pruned_rows(conn, user_id, settings)
+    return settings, rows, user
+
+
+def _find(rows: list[Any], provider: ProviderType) -> Any:
+    return next((r for r in rows if r.provider_type == provider.value), None)
 
 
 def _bucket(kind: str, user_id: uuid.UUID, provider: ProviderType) -> str:
@@ -174,16 +208,15 @@ def _clear_buckets(c: Container, user_id: uuid.UUID, settings: PlatformSettings)
 
 def send(c: Container, principal: Any, provider: ProviderType, client: Any) -> None:
     user_id = principal.user_id
-    with c.db.transaction() as conn:
-        settings = twofa_settings.load(conn)
-        twofa_store.pruned_rows(conn, user_id, settings)
-        config = _config(conn, user_id, provider)
-        user = users_repo.by_id(conn, user_id)
+    settings, rows, user = _context(c, user_id)
+    config = _find(rows, provider)
     if config is None:
         raise BadRequest(NOT_CONFIGURED_FOR_ACCOUNT)
     if settings is None:
         raise BadRequest(NOT_CONFIGURED)
-    if not c.limiter.hit(_bucket("send", user_id, provider), capacity=1, period_s=settings.min_send_period):
+    if not c.limiter.hit(
+        _bucket("send", user_id, provider), capacity=1, period_s=settings.min_send_period
+    ):
         raise TooManyRequests()
     provider_settings = settings.provider(provider)
     if provider_settings is None:
@@ -194,14 +227,22 @@ def send(c: Container, principal: Any, provider: ProviderType, client: Any) -> N
     lifetime = provider_settings.code_lifetime or 120
     code = codes.numeric_code()
     twofa_notify.send_code(
-        c, user=user, provider=provider, target=target, code=code, lifetime=lifetime,
-        template=provider_settings.sms_template, client=client,
+        c,
+        user=user,
+        provider=provider,
+        target=target,
+        code=code,
+        lifetime=lifetime,
+        template=provider_settings.sms_template,
+        client=client,
     )
     # Bound to this login attempt, this provider and this destination; replaces an older code.
     with c.db.transaction() as conn:
         conn.execute(
             update(t.login_attempt)
-            .where(t.login_attempt.c.id == principal.claims.jti, t.login_attempt.c.state == "ACTIVE")
+            .where(
+                t.login_attempt.c.id == principal.claims.jti, t.login_attempt.c.state == "ACTIVE"
+            )
             .values(
                 code_provider=provider.value,
                 code_target=target,
@@ -211,18 +252,19 @@ def send(c: Container, principal: Any, provider: ProviderType, client: Any) -> N
         )
 
 
-def _login_code_hash(c: Container, attempt_id: uuid.UUID, provider: ProviderType, target: str, code: str) -> str:
+def _login_code_hash(
+    c: Container, attempt_id: uuid.UUID, provider: ProviderType, target: str, code: str
+) -> str:
     return c.codes.hash(code, scope=f"login:{attempt_id}:{provider.value}:{target}")
 
 
-def check(c: Container, principal: Any, provider: ProviderType, code: str | None, client: Any) -> dict[str, str]:
+def check(
+    c: Container, principal: Any, provider: ProviderType, code: str | None, client: Any
+) -> dict[str, str]:
     user_id = principal.user_id
     attempt_id = principal.claims.jti
-    with c.db.transaction() as conn:
-        settings = twofa_settings.load(conn)
-        twofa_store.pruned_rows(conn, user_id, settings)
-        config = _config(conn, user_id, provider)
-        user = users_repo.by_id(conn, user_id)
+    settings, rows, user = _context(c, user_id)
+    config = _find(rows, provider)
     if config is None:
         raise BadRequest(NOT_CONFIGURED_FOR_ACCOUNT)
     if user is None or not user.enabled:
@@ -230,7 +272,9 @@ def check(c: Container, principal: Any, provider: ProviderType, code: str | None
     if settings is None:
         raise BadRequest(NOT_CONFIGURED)
     limit = settings.check_limit()
-    if limit and not c.limiter.hit(_check_bucket(user_id, provider, settings), capacity=limit[0], period_s=limit[1]):
+    if limit and not c.limiter.hit(
+        _check_bucket(user_id, provider, settings), capacity=limit[0], period_s=limit[1]
+    ):
         raise TooManyRequests()
     if settings.provider(provider) is None:
         raise BadRequest(NOT_CONFIGURED)
@@ -265,7 +309,11 @@ def check(c: Container, principal: Any, provider: ProviderType, code: str | None
     reason = "a wrong verification code was entered"
     with c.db.transaction() as conn:
         audit.record_user_event(
-            conn, user, "LOGIN", login_data(client.address, client.user_agent, provider=provider.value), failure=INCORRECT
+            conn,
+            user,
+            "LOGIN",
+            login_data(client.address, client.user_agent, provider=provider.value),
+            failure=INCORRECT,
         )
     if count >= settings.max_failures:
         _lock(c, user, settings, client)
@@ -278,28 +326,47 @@ class _AttemptAlreadyUsed(Exception):
     pass
 
 
-def _verify_and_complete(c: Container, user: Any, config: Any, provider: ProviderType, code: str | None, attempt_id: uuid.UUID, client: Any) -> dict[str, str] | None:
+def _verify_and_complete(
+    c: Container,
+    user: Any,
+    config: Any,
+    provider: ProviderType,
+    code: str | None,
+    attempt_id: uuid.UUID,
+    client: Any,
+) -> dict[str, str] | None:
     try:
         return _consume_and_complete(c, user, config, provider, code, attempt_id, client)
     except _AttemptAlreadyUsed:
         return None
 
 
-def _consume_and_complete(c: Container, user: Any, config: Any, provider: ProviderType, code: str | None, attempt_id: uuid.UUID, client: Any) -> dict[str, str] | None:
+def _consume_and_complete(
+    c: Container,
+    user: Any,
+    config: Any,
+    provider: ProviderType,
+    code: str | None,
+    attempt_id: uuid.UUID,
+    client: Any,
+) -> dict[str, str] | None:
     now = now_ms()
     with c.db.transaction() as conn:
         if provider == ProviderType.TOTP:
             if not codes.is_numeric_code(code):
                 return None
             secret = c.box.open(config.totp_secret_enc, context=f"totp:{config.id}")
-            step = otp.match_step(secret, code, now=now / 1000, back_steps=c.config.totp_drift_steps)  # type: ignore[arg-type]
+            step = otp.match_step(
+                secret, code, now=now / 1000, back_steps=c.config.totp_drift_steps
+            )  # type: ignore[arg-type]
             if step is None:
                 return None
             consumed = conn.execute(
                 update(t.twofa_config)
                 .where(
                     t.twofa_config.c.id == config.id,
-                    (t.twofa_config.c.last_used_step.is_(None)) | (t.twofa_config.c.last_used_step < step),
+                    (t.twofa_config.c.last_used_step.is_(None))
+                    | (t.twofa_config.c.last_used_step < step),
                 )
                 .values(last_used_step=step)
             ).rowcount
@@ -348,7 +415,10 @@ def _consume_and_complete(c: Container, user: Any, config: Any, provider: Provid
         )
         pair = c.tokens.issue_pair(users_repo.identity(user), conn=conn)
         audit.record_user_event(
-            conn, user, "LOGIN", login_data(client.address, client.user_agent, provider=provider.value)
+            conn,
+            user,
+            "LOGIN",
+            login_data(client.address, client.user_agent, provider=provider.value),
         )
         return pair
 
@@ -367,11 +437,15 @@ def _lock(c: Container, user: Any, settings: PlatformSettings, client: Any) -> N
         )
         if locked_now:
             c.tokens.revoke_user(conn, user.id)
-            audit.record_user_event(conn, user, "LOCKOUT", login_data(client.address, client.user_agent))
+            audit.record_user_event(
+                conn, user, "LOCKOUT", login_data(client.address, client.user_agent)
+            )
         admin_address = settings_store.security_settings(conn).get("userLockoutNotificationEmail")
     _clear_buckets(c, user.id, settings)
     if locked_now:
-        twofa_notify.lockout(c, user, max_attempts=settings.max_failures, admin_address=admin_address)
+        twofa_notify.lockout(
+            c, user, max_attempts=settings.max_failures, admin_address=admin_address
+        )
 
 
 def _notify_once(c: Container, user: Any, attempt_id: uuid.UUID, client: Any, reason: str) -> None:
@@ -384,4 +458,6 @@ def _notify_once(c: Container, user: Any, attempt_id: uuid.UUID, client: Any, re
             .values(notified=True)
         ).rowcount
     if first:
-        twofa_notify.failed_second_step(c, user, client_address=client.address, user_agent=client.user_agent, reason=reason)
+        twofa_notify.failed_second_step(
+            c, user, client_address=client.address, user_agent=client.user_agent, reason=reason
+        )

@@ -44,12 +44,17 @@ def apply(conn: Connection, user_id: uuid.UUID, before: list[Entry], after: list
         if e.type in old and old[e.type] != e.default:
             conn.execute(
                 update(t.twofa_config)
-                .where(t.twofa_config.c.user_id == user_id, t.twofa_config.c.provider_type == e.type.value)
+                .where(
+                    t.twofa_config.c.user_id == user_id,
+                    t.twofa_config.c.provider_type == e.type.value,
+                )
                 .values(use_by_default=e.default)
             )
 
 
-def pruned_rows(conn: Connection, user_id: uuid.UUID, settings: PlatformSettings | None) -> list[Any]:
+def pruned_rows(
+    conn: Connection, user_id: uuid.UUID, settings: PlatformSettings | None
+) -> list[Any]:
     """The user's configs after ThingsBoard's pruning (§3.6), persisted when anything changed."""
     current = rows(conn, user_id)
     if not current:
@@ -60,6 +65,13 @@ def pruned_rows(conn: Connection, user_id: uuid.UUID, settings: PlatformSettings
         apply(conn, user_id, before, after)
         current = rows(conn, user_id)
     return current
+
+
+def needs_pruning(config_rows: list[Any], settings: PlatformSettings | None) -> bool:
+    if not config_rows:
+        return False
+    before = entries(config_rows)
+    return account.prune(before, settings.provider_types if settings else []) != before
 
 
 def next_position(conn: Connection, user_id: uuid.UUID) -> int:
@@ -79,7 +91,9 @@ def codes_left(conn: Connection, config_id: uuid.UUID) -> int:
     )
 
 
-def insert_config(conn: Connection, user_id: uuid.UUID, provider: ProviderType, position: int, **values: Any) -> uuid.UUID:
+def insert_config(
+    conn: Connection, user_id: uuid.UUID, provider: ProviderType, position: int, **values: Any
+) -> uuid.UUID:
     config_id = values.pop("id", None) or uuid.uuid4()
     conn.execute(
         t.twofa_config.insert().values(

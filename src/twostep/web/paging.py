@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Connection, Select, func, select
 
 from twostep.domain.errors import BadRequest
 
+_MAX_PAGE = 2**31 - 1  # Java's int: larger values are not numbers ThingsBoard accepts
 _SORT_PROPERTY = re.compile(r"^[\w-]+$", re.UNICODE)
 
 
@@ -55,6 +56,10 @@ def page_link(
         raise BadRequest(
             f"Unsupported sort order '{sortOrder}'! Only 'ASC' or 'DESC' types are allowed."
         )
+    if number > _MAX_PAGE:
+        raise BadRequest(f"Failed to convert value '{page}' to int for 'page'")
+    if textSearch is not None and ("\x00" in textSearch or len(textSearch) > 255):
+        raise BadRequest("Invalid text search: at most 255 characters, no NUL")
     return PageLink(size, number, textSearch or None, sortProperty or None, order)
 
 
