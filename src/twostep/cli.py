@@ -32,12 +32,15 @@ def serve(
     """Apply migrations, create the sysadmin on first start, and serve HTTP."""
     import uvicorn
 
-    from twostep.services.setup import initialize
+    from twostep.logging_setup import configure, log_config
 
-    logging.basicConfig(level=Config().log_level)
-    container = _container()
-    initialize(container)
-    container.close()
+    # Production mode: JSON logs (no secrets, uvicorn's access log with its query strings is off),
+    # per-instance Prometheus multiprocess directory before any worker starts, migrations once.
+    config = Config()
+    configure(config.log_level)
+    if workers > 1:
+        _prepare_metrics_dir(config, host, port)
+    _initialize_once()
     uvicorn.run(
         "twostep.asgi:create_app",
         factory=True,
@@ -48,8 +51,49 @@ def serve(
         forwarded_allow_ips="127.0.0.1" if proxy_headers else None,
         server_header=False,
         timeout_graceful_shutdown=20,
-        log_level=Config().log_level.lower(),
+        log_level=config.log_level.lower(),
+        log_config=log_config(config.log_level),
+        access_log=False,
     )
+
+
+def _prepare_metrics_dir(config: Config, host: str, port: int) -> None:
+    """prometheus_client multiprocess mode: each worker writes its samples to files in one
+    directory, which /metrics aggregates. One directory per instance (host:port), emptied at start
+    so that a restart does not resurrect a dead worker's samples; an operator's own
+    PROMETHEUS_MULTIPROC_DIR is used as it is."""
+    import shutil
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    safe_host = "".join(ch if ch.isalnum() else "_" for ch in host)
+    path = (config.data_dir / "prometheus" / f"{safe_host}_{port}").resolve()
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)  # inherited by the worker processes
+
+
+def _initialize_once() -> None:
+    """Migrations and the first sysadmin, before any worker starts. On PostgreSQL an advisory lock
+    serialises instances that start at the same time on one database."""
+    from sqlalchemy import text
+
+    from twostep.services.setup import initialize
+
+    container = _container()
+    try:
+        if container.db.is_sqlite:
+            initialize(container)
+            return
+        with container.db.engine.connect() as lock_conn:
+            lock_conn.execute(text("SELECT pg_advisory_lock(7142023501)"))
+            try:
+                initialize(container)
+            finally:
+                lock_conn.execute(text("SELECT pg_advisory_unlock(7142023501)"))
+                lock_conn.commit()
+    finally:
+        container.close()
 
 
 @app.command()

@@ -57,7 +57,8 @@ def burst(container: Any, calls: list[dict[str, Any]]) -> list[str]:
 
 
 def test_parse_cap() -> None:
-    assert parse_cap("5:60").count == 5 and parse_cap("5:60").period_s == 60  # type: ignore[union-attr]
+    cap = parse_cap("5:60")
+    assert cap is not None and (cap.count, cap.period_s) == (5, 60)
     assert parse_cap("") is None and parse_cap("0:0") is None
     with pytest.raises(ValueError):
         parse_cap("5")

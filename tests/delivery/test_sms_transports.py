@@ -269,3 +269,25 @@ def test_outbox_takes_precedence(container: Any, twilio: Any) -> None:
     container.delivery.send_sms(TO, "Your code: 846203")
     assert twilio.messages == []
     assert outbox(container.config)[-1]["body"] == "Your code: 846203"
+
+
+def test_no_code_or_secret_in_logs(
+    real_delivery: Any, smsc: Any, twilio: Any, sns: Any, caplog: Any
+) -> None:
+    import logging
+
+    code = "771902"
+    with caplog.at_level(logging.DEBUG):
+        save_settings(real_delivery, "sms", smpp_config(smsc.port))
+        real_delivery.delivery.send_sms(TO, f"Your code: {code}")
+        save_settings(real_delivery, "sms", sns_config(sns.url))
+        real_delivery.delivery.send_sms(TO, f"Your code: {code}")
+        save_settings(real_delivery, "sms", twilio_config(twilio.url))
+        real_delivery.delivery.send_sms(TO, f"Your code: {code}")
+        with pytest.raises(DeliveryFailed):
+            real_delivery.delivery.send_sms(twilio_peer.INVALID_TO, f"Your code: {code}")
+    assert len(smsc.submitted) == 1 and len(sns.sms()) == 1 and len(twilio.messages) == 1
+    peers = ("moto", "werkzeug", "tests.")  # the in-process peers log what they receive
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(peers))
+    for secret in (code, smsc_peer.PASSWORD, twilio_peer.AUTH_TOKEN, sns_peer.SECRET_ACCESS_KEY):
+        assert secret not in ours

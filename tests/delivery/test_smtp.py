@@ -14,6 +14,9 @@ from tests.peers.net import closed_port
 from tests.support import outbox
 from twostep.domain.errors import DeliveryFailed
 
+# aiosmtpd warns when AUTH is allowed without STARTTLS; our SMTPS peer is TLS from the first byte.
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+
 CODE_CONTEXT = {"code": "042917", "expiration_seconds": 120, "target_email": "user@example.com"}
 
 

@@ -1,4 +1,6 @@
-"""pytest fixtures over the peers; a test package opts in with `from tests.peers.fixtures import *`."""
+"""pytest fixtures over the peers.
+
+A test package opts in with `from tests.peers.fixtures import *` in its conftest.py."""
 
 from __future__ import annotations
 

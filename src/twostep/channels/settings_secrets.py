@@ -62,7 +62,9 @@ def _context(key: str, name: str) -> str:
 def seal(box: SecretBox, key: str, value: dict[str, Any]) -> dict[str, Any]:
     """The value to store: every secret sealed; null secrets left out."""
     out = dict(value)
-    for name in secret_fields(key, value):
+    # Every secret name of the key, not only the current type's: a field left over from another
+    # provider type is still a secret.
+    for name in all_secret_names(key):
         secret = out.get(name)
         if secret is None:
             out.pop(name, None)
@@ -74,7 +76,7 @@ def seal(box: SecretBox, key: str, value: dict[str, Any]) -> dict[str, Any]:
 def unseal(box: SecretBox, key: str, value: dict[str, Any]) -> dict[str, Any]:
     """The stored value with secrets in clear (for the transports only, never for a response)."""
     out = dict(value)
-    for name in secret_fields(key, value):
+    for name in all_secret_names(key):
         secret = out.get(name)
         if isinstance(secret, str) and secret.startswith(SecretBox.PREFIX):
             try:

@@ -121,6 +121,7 @@ class SmppSender:
         from smpplib import consts
 
         try:
+            # smpplib's connect() has no deadline of its own: open the socket here and hand it over.
             client._socket = socket.create_connection(
                 (self._host, self._port), timeout=_left(deadline)
             )

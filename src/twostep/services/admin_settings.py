@@ -29,7 +29,8 @@ EXISTS = "Admin settings with such name already exists!"
 # ThingsBoard drops the refresh token when the OAuth2 client changes; authUri/tokenUri added: the
 # token must never follow a changed token endpoint.
 _OAUTH2_CLIENT_FIELDS = (
-    "providerId", "clientId", "clientSecret", "redirectUri", "providerTenantId", "authUri", "tokenUri",
+    "providerId", "clientId", "clientSecret", "redirectUri", "providerTenantId",
+    "authUri", "tokenUri",
 )  # fmt: skip
 
 
@@ -78,8 +79,9 @@ def _prepare(key: str, value: dict[str, Any], stored: dict[str, Any] | None) -> 
     try:
         merged = merge(key, value, stored)
         if key == "mail":
+            previous = stored or {}
             oauth2 = merged.get("enableOauth2") is True and stored is not None
-            if oauth2 and any(merged.get(f) != stored.get(f) for f in _OAUTH2_CLIENT_FIELDS):  # type: ignore[union-attr]
+            if oauth2 and any(merged.get(f) != previous.get(f) for f in _OAUTH2_CLIENT_FIELDS):
                 merged["tokenGenerated"] = False
                 merged.pop("refreshToken", None)
                 merged.pop("refreshTokenExpires", None)

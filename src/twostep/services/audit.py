@@ -42,7 +42,9 @@ def record(
             id=new_id(),
             created_time=now_ms(),
             tenant_id=actor.tenant_id,
-            customer_id=customer_id if customer_id and customer_id != NULL_UUID else actor.customer_id,
+            customer_id=customer_id
+            if customer_id and customer_id != NULL_UUID
+            else actor.customer_id,
             entity_type=entity_type,
             entity_id=entity_id,
             entity_name=entity_name,

@@ -63,7 +63,11 @@ def login(c: Container, *, username: str, password: str, client: Client) -> dict
             "The entered password violates our policies. If this is your real password, please reset it."
         )
     days = policy.get("passwordExpirationPeriodDays")
-    if isinstance(days, int) and days > 0 and (row.password_set_time or 0) + days * 86_400_000 < now_ms():
+    if (
+        isinstance(days, int)
+        and days > 0
+        and (row.password_set_time or 0) + days * 86_400_000 < now_ms()
+    ):
         token = _issue_reset_token(c, row.id, settings)
         raise CredentialsExpired("User password expired!", token)
     if c.passwords.needs_rehash(row.password_hash):
@@ -74,7 +78,11 @@ def login(c: Container, *, username: str, password: str, client: Client) -> dict
         values: dict[str, Any] = {"failed_login_attempts": 0}
         if new_hash:
             values["password_hash"] = new_hash
-        conn.execute(update(t.user_credentials).where(t.user_credentials.c.user_id == row.id).values(**values))
+        conn.execute(
+            update(t.user_credentials)
+            .where(t.user_credentials.c.user_id == row.id)
+            .values(**values)
+        )
     return twofa_login.after_password(c, row, client)
 
 
@@ -86,7 +94,9 @@ def _unknown_user_failure(c: Container, username: str, max_attempts: Any) -> Non
             raise AuthenticationFailed(LOCKED)
 
 
-def _password_failure(c: Container, row: Any, settings: dict[str, Any], data: dict[str, Any]) -> None:
+def _password_failure(
+    c: Container, row: Any, settings: dict[str, Any], data: dict[str, Any]
+) -> None:
     max_attempts = settings.get("maxFailedLoginAttempts")
     with c.db.transaction() as conn:
         failures = conn.execute(
@@ -96,7 +106,10 @@ def _password_failure(c: Container, row: Any, settings: dict[str, Any], data: di
             .returning(t.user_credentials.c.failed_login_attempts)
         ).scalar_one()
         locked_now = (
-            isinstance(max_attempts, int) and max_attempts > 0 and failures > max_attempts and row.enabled
+            isinstance(max_attempts, int)
+            and max_attempts > 0
+            and failures > max_attempts
+            and row.enabled
         )
         if isinstance(max_attempts, int) and max_attempts > 0 and failures > max_attempts:
             if locked_now:
@@ -158,7 +171,9 @@ def full_login(c: Container, row: Any, client: Client, **audit_extra: Any) -> di
             .where(t.user_credentials.c.user_id == row.id)
             .values(last_login_ts=now_ms())
         )
-        audit.record_user_event(conn, row, "LOGIN", login_data(client.address, client.user_agent, **audit_extra))
+        audit.record_user_event(
+            conn, row, "LOGIN", login_data(client.address, client.user_agent, **audit_extra)
+        )
     return pair
 
 
@@ -179,13 +194,17 @@ def refresh(c: Container, refresh_token: str) -> dict[str, str]:
     return c.tokens.issue_pair(users_repo.identity(row))
 
 
-def logout(c: Container, *, user_id: uuid.UUID, session_id: uuid.UUID | None, client: Client) -> None:
+def logout(
+    c: Container, *, user_id: uuid.UUID, session_id: uuid.UUID | None, client: Client
+) -> None:
     with c.db.transaction() as conn:
         if session_id is not None:
             c.tokens.revoke_session(conn, session_id)
         row = users_repo.by_id(conn, user_id)
         if row is not None:
-            audit.record_user_event(conn, row, "LOGOUT", login_data(client.address, client.user_agent))
+            audit.record_user_event(
+                conn, row, "LOGOUT", login_data(client.address, client.user_agent)
+            )
 
 
 def change_password(c: Container, *, user_id: uuid.UUID, current: str, new: str) -> dict[str, str]:
@@ -204,7 +223,9 @@ def change_password(c: Container, *, user_id: uuid.UUID, current: str, new: str)
     return c.tokens.issue_pair(users_repo.identity(row))
 
 
-def _check_new_password(c: Container, settings: dict[str, Any], password: str, history: Any) -> None:
+def _check_new_password(
+    c: Container, settings: dict[str, Any], password: str, history: Any
+) -> None:
     policy = settings["passwordPolicy"]
     problems = password_policy.violations(password, policy)
     days = policy.get("passwordReuseFrequencyDays")
@@ -219,7 +240,8 @@ def check_activate_token(c: Container, token: str) -> str:
     with c.db.read() as conn:
         row = conn.execute(
             select(t.user_credentials.c.activate_token_exp, t.user_credentials.c.enabled).where(
-                t.user_credentials.c.activate_token_hash == credentials.token_hash(c, "activate", token)
+                t.user_credentials.c.activate_token_hash
+                == credentials.token_hash(c, "activate", token)
             )
         ).first()
     if row is None or row.enabled:
@@ -227,7 +249,9 @@ def check_activate_token(c: Container, token: str) -> str:
     return "expired" if row.activate_token_exp < now_ms() else "ok"
 
 
-def activate(c: Container, *, token: str, password: str, send_mail: bool, client: Client, base_url: str) -> dict[str, Any]:
+def activate(
+    c: Container, *, token: str, password: str, send_mail: bool, client: Client, base_url: str
+) -> dict[str, Any]:
     with c.db.read() as conn:
         settings = settings_store.security_settings(conn)
     problems = password_policy.violations(password, settings["passwordPolicy"])
@@ -248,16 +272,28 @@ def activate(c: Container, *, token: str, password: str, send_mail: bool, client
         # Conditional on the token still being there: a token activates exactly once.
         done = conn.execute(
             update(t.user_credentials)
-            .where(t.user_credentials.c.user_id == cred.user_id, t.user_credentials.c.activate_token_hash == digest)
-            .values(enabled=True, activate_token_hash=None, activate_token_enc=None, activate_token_exp=None)
+            .where(
+                t.user_credentials.c.user_id == cred.user_id,
+                t.user_credentials.c.activate_token_hash == digest,
+            )
+            .values(
+                enabled=True,
+                activate_token_hash=None,
+                activate_token_enc=None,
+                activate_token_exp=None,
+            )
         ).rowcount
         if done != 1:
             raise BadRequest("User credentials already activated")
-        credentials.store_password(conn, cred.user_id, password_hash, cred.password_history, now_ms())
+        credentials.store_password(
+            conn, cred.user_id, password_hash, cred.password_history, now_ms()
+        )
         row = users_repo.by_id(conn, cred.user_id)
     if send_mail:
         try:
-            c.delivery.send_email(row.email, "account_activated", {"login_link": f"{base_url}/login"})
+            c.delivery.send_email(
+                row.email, "account_activated", {"login_link": f"{base_url}/login"}
+            )
         except Exception:
             log.warning("activation confirmation mail could not be sent")
     return twofa_login.after_activation(c, row, client)
@@ -312,7 +348,10 @@ def reset_password(c: Container, *, token: str, password: str, base_url: str) ->
     with c.db.transaction() as conn:
         done = conn.execute(
             update(t.user_credentials)
-            .where(t.user_credentials.c.user_id == cred.user_id, t.user_credentials.c.reset_token_hash == digest)
+            .where(
+                t.user_credentials.c.user_id == cred.user_id,
+                t.user_credentials.c.reset_token_hash == digest,
+            )
             .values(reset_token_hash=None, reset_token_exp=None)
         ).rowcount
         if done != 1:

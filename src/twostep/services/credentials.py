@@ -24,7 +24,9 @@ def token_hash(c: Container, purpose: str, token: str) -> str:
     return c.codes.hash(token, scope=purpose)
 
 
-def issue_activation_token(c: Container, conn: Connection, user_id: uuid.UUID, ttl_hours: int) -> str:
+def issue_activation_token(
+    c: Container, conn: Connection, user_id: uuid.UUID, ttl_hours: int
+) -> str:
     token = new_token()
     conn.execute(
         update(t.user_credentials)
@@ -54,7 +56,9 @@ def current_activation_token(
     return c.box.open(row.activate_token_enc, context=f"activate:{user_id}"), row.activate_token_exp
 
 
-def create_disabled_credentials(c: Container, conn: Connection, user_id: uuid.UUID, ttl_hours: int) -> str:
+def create_disabled_credentials(
+    c: Container, conn: Connection, user_id: uuid.UUID, ttl_hours: int
+) -> str:
     """A new user's credentials: disabled, no password, an activation token. Returns the token."""
     conn.execute(
         t.user_credentials.insert().values(
@@ -75,7 +79,9 @@ def password_reused(c: Container, history: Any, password: str, days: Any, now: i
     return any(ts > since and c.passwords.verify(h, password) for ts, h in (history or []))
 
 
-def store_password(conn: Connection, user_id: uuid.UUID, password_hash: str, history: Any, now: int) -> None:
+def store_password(
+    conn: Connection, user_id: uuid.UUID, password_hash: str, history: Any, now: int
+) -> None:
     entries = [list(e) for e in (history or [])][-49:]  # bounded, unlike ThingsBoard's
     entries.append([now, password_hash])
     conn.execute(

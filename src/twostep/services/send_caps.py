@@ -43,7 +43,9 @@ class Cap:
 
 
 def parse_cap(value: str) -> Cap | None:
-    """'count:seconds' -> Cap; '' or a zero count/period -> None (cap off). ValueError if malformed."""
+    """'count:seconds' -> Cap; '' or a zero count/period -> None (cap off).
+
+    Raises ValueError if malformed."""
     value = (value or "").strip()
     if not value:
         return None

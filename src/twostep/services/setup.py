@@ -64,7 +64,9 @@ def initialize(container: Container, *, announce=_print_once) -> None:  # type: 
     with container.db.transaction() as conn:
         ensure_default_tenant_profile(conn)
         admins = conn.execute(
-            select(func.count()).select_from(t.user).where(t.user.c.authority == Authority.SYS_ADMIN)
+            select(func.count())
+            .select_from(t.user)
+            .where(t.user.c.authority == Authority.SYS_ADMIN)
         ).scalar_one()
         if admins:
             return

@@ -16,7 +16,13 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from twostep.bootstrap import Container
-from twostep.domain.errors import AuthenticationFailed, BadRequest, NotFound, PermissionDenied, TooManyRequests
+from twostep.domain.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    NotFound,
+    PermissionDenied,
+    TooManyRequests,
+)
 from twostep.domain.ids import now_ms
 from twostep.domain.twofa import account, codes, otp
 from twostep.domain.twofa.platform import PlatformSettings
@@ -81,13 +87,17 @@ def _view(conn: Connection, user_email: str, config_rows: list[Any]) -> AccountV
                 email=r.email,
                 issuer=r.totp_issuer,
                 account=user_email,
-                codes_left=twofa_store.codes_left(conn, r.id) if kind == ProviderType.BACKUP_CODE else None,
+                codes_left=twofa_store.codes_left(conn, r.id)
+                if kind == ProviderType.BACKUP_CODE
+                else None,
             )
         )
     return AccountView(views)
 
 
-def _platform_provider(settings: PlatformSettings | None, provider: ProviderType) -> PlatformSettings:
+def _platform_provider(
+    settings: PlatformSettings | None, provider: ProviderType
+) -> PlatformSettings:
     if settings is None or settings.provider(provider) is None:
         raise BadRequest("2FA provider is not configured")
     return settings
@@ -114,7 +124,8 @@ def generate(c: Container, user_id: uuid.UUID, provider: ProviderType) -> Genera
         user = users_repo.by_id(conn, user_id)
         conn.execute(
             delete(t.twofa_pending).where(
-                t.twofa_pending.c.user_id == user_id, t.twofa_pending.c.provider_type == provider.value
+                t.twofa_pending.c.user_id == user_id,
+                t.twofa_pending.c.provider_type == provider.value,
             )
         )
         pending: dict[str, Any] = {}
@@ -126,11 +137,18 @@ def generate(c: Container, user_id: uuid.UUID, provider: ProviderType) -> Genera
                 "totp_secret_enc": c.box.seal(secret, context=f"pending-totp:{user_id}"),
                 "totp_issuer": issuer,
             }
-            result = Generated(provider, auth_url=otp.provisioning_uri(secret, issuer=issuer or "", account=user.email))
+            result = Generated(
+                provider,
+                auth_url=otp.provisioning_uri(secret, issuer=issuer or "", account=user.email),
+            )
         elif provider == ProviderType.BACKUP_CODE:
             quantity = settings.provider(provider).codes_quantity or 10  # type: ignore[union-attr]
             plain = codes.backup_codes(quantity)
-            pending = {"backup_code_hashes": [c.codes.hash(code, scope=f"backup:{user_id}") for code in plain]}
+            pending = {
+                "backup_code_hashes": [
+                    c.codes.hash(code, scope=f"backup:{user_id}") for code in plain
+                ]
+            }
             result = Generated(provider, backup_codes=plain)
         elif provider == ProviderType.EMAIL:
             return Generated(provider, email=user.email)
@@ -170,14 +188,21 @@ def submit(c: Container, user_id: uuid.UUID, body: Submitted, client: audit_clie
     lifetime = provider.code_lifetime or 120  # type: ignore[union-attr]
     code = codes.numeric_code()
     twofa_notify.send_code(
-        c, user=user, provider=body.type, target=target, code=code, lifetime=lifetime,
-        template=provider.sms_template, client=client,  # type: ignore[union-attr]
+        c,
+        user=user,
+        provider=body.type,
+        target=target,
+        code=code,
+        lifetime=lifetime,
+        template=provider.sms_template,
+        client=client,  # type: ignore[union-attr]
     )
     # Stored only after the transport accepted the message: a failed send leaves nothing usable.
     with c.db.transaction() as conn:
         conn.execute(
             delete(t.twofa_pending).where(
-                t.twofa_pending.c.user_id == user_id, t.twofa_pending.c.provider_type == body.type.value
+                t.twofa_pending.c.user_id == user_id,
+                t.twofa_pending.c.provider_type == body.type.value,
             )
         )
         conn.execute(
@@ -202,7 +227,9 @@ def _secret_from_auth_url(auth_url: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-def verify_and_save(c: Container, user_id: uuid.UUID, body: Submitted, code: str | None, client: Any) -> AccountView:
+def verify_and_save(
+    c: Container, user_id: uuid.UUID, body: Submitted, code: str | None, client: Any
+) -> AccountView:
     with c.db.read() as conn:
         settings = twofa_settings.load(conn)
         current = twofa_store.rows(conn, user_id)
@@ -215,14 +242,17 @@ def verify_and_save(c: Container, user_id: uuid.UUID, body: Submitted, code: str
     if body.type == ProviderType.SMS or body.type == ProviderType.EMAIL:
         _validate_target(body)
     if body.type != ProviderType.BACKUP_CODE and not c.limiter.hit(
-        f"setup-verify:{user_id}:{body.type.value}", capacity=SETUP_ATTEMPTS, period_s=SETUP_WINDOW_S
+        f"setup-verify:{user_id}:{body.type.value}",
+        capacity=SETUP_ATTEMPTS,
+        period_s=SETUP_WINDOW_S,
     ):
         raise TooManyRequests()
     with c.db.transaction() as conn:
         current = twofa_store.pruned_rows(conn, user_id, settings)
         pending = conn.execute(
             select(t.twofa_pending).where(
-                t.twofa_pending.c.user_id == user_id, t.twofa_pending.c.provider_type == body.type.value
+                t.twofa_pending.c.user_id == user_id,
+                t.twofa_pending.c.provider_type == body.type.value,
             )
         ).first()
         values = _verified_values(c, user_id, body, code, pending)
@@ -244,12 +274,24 @@ def verify_and_save(c: Container, user_id: uuid.UUID, body: Submitted, code: str
         backup_hashes = values.pop("backup_code_hashes", None)
         config_id = uuid.uuid4()
         if "totp_secret" in values:
-            values["totp_secret_enc"] = c.box.seal(values.pop("totp_secret"), context=f"totp:{config_id}")
+            values["totp_secret_enc"] = c.box.seal(
+                values.pop("totp_secret"), context=f"totp:{config_id}"
+            )
         twofa_store.insert_config(
-            conn, user_id, body.type, position, id=config_id, use_by_default=new_entry.default, **values
+            conn,
+            user_id,
+            body.type,
+            position,
+            id=config_id,
+            use_by_default=new_entry.default,
+            **values,
         )
         for digest in backup_hashes or []:
-            conn.execute(t.backup_code.insert().values(id=uuid.uuid4(), config_id=config_id, code_hash=digest))
+            conn.execute(
+                t.backup_code.insert().values(
+                    id=uuid.uuid4(), config_id=config_id, code_hash=digest
+                )
+            )
         audit.record_user_event(
             conn, user, "CREDENTIALS_UPDATED", {"twoFa": f"{body.type.value} added"}
         )
@@ -266,12 +308,18 @@ _names = {
 }
 
 
-def _verified_values(c: Container, user_id: uuid.UUID, body: Submitted, code: str | None, pending: Any) -> dict[str, Any]:
+def _verified_values(
+    c: Container, user_id: uuid.UUID, body: Submitted, code: str | None, pending: Any
+) -> dict[str, Any]:
     """Check the submitted config against the server's pending state; the columns to store."""
     if body.type == ProviderType.BACKUP_CODE:
         if pending is None or not pending.backup_code_hashes:
             raise BadRequest("Backup codes were not generated: generate them first")
-        sent = {c.codes.hash(x, scope=f"backup:{user_id}") for x in (body.codes or []) if isinstance(x, str)}
+        sent = {
+            c.codes.hash(x, scope=f"backup:{user_id}")
+            for x in (body.codes or [])
+            if isinstance(x, str)
+        }
         if sent != set(pending.backup_code_hashes):
             raise BadRequest("Backup codes do not match the generated ones")
         return {"backup_code_hashes": list(pending.backup_code_hashes)}
@@ -283,7 +331,9 @@ def _verified_values(c: Container, user_id: uuid.UUID, body: Submitted, code: st
         secret = c.box.open(pending.totp_secret_enc, context=f"pending-totp:{user_id}")
         if not c.codes.same(_secret_from_auth_url(body.auth_url), secret):
             raise BadRequest(INCORRECT)
-        step = otp.match_step(secret, code, now=now_ms() / 1000, back_steps=c.config.totp_drift_steps)  # type: ignore[arg-type]
+        step = otp.match_step(
+            secret, code, now=now_ms() / 1000, back_steps=c.config.totp_drift_steps
+        )  # type: ignore[arg-type]
         if step is None:
             raise BadRequest(INCORRECT)
         # The enrollment code's step counts as used: it cannot log in afterwards.
@@ -299,7 +349,9 @@ def _verified_values(c: Container, user_id: uuid.UUID, body: Submitted, code: st
     return {"phone_number": target} if body.type == ProviderType.SMS else {"email": target}
 
 
-def update_default(c: Container, user_id: uuid.UUID, provider: ProviderType, use_by_default: bool) -> AccountView:
+def update_default(
+    c: Container, user_id: uuid.UUID, provider: ProviderType, use_by_default: bool
+) -> AccountView:
     with c.db.transaction() as conn:
         settings = twofa_settings.load(conn)
         current = twofa_store.pruned_rows(conn, user_id, settings)
@@ -310,7 +362,9 @@ def update_default(c: Container, user_id: uuid.UUID, provider: ProviderType, use
         return _view(conn, user.email, twofa_store.rows(conn, user_id))
 
 
-def delete_config(c: Container, user_id: uuid.UUID, provider: ProviderType, client: Any) -> AccountView:
+def delete_config(
+    c: Container, user_id: uuid.UUID, provider: ProviderType, client: Any
+) -> AccountView:
     from twostep.services.twofa_login import is_enforced
 
     with c.db.transaction() as conn:
@@ -327,7 +381,10 @@ def delete_config(c: Container, user_id: uuid.UUID, provider: ProviderType, clie
         removed = [e.type for e in before if e.type not in {a.type for a in after}]
         if removed:
             audit.record_user_event(
-                conn, user, "CREDENTIALS_UPDATED", {"twoFa": ", ".join(r.value for r in removed) + " removed"}
+                conn,
+                user,
+                "CREDENTIALS_UPDATED",
+                {"twoFa": ", ".join(r.value for r in removed) + " removed"},
             )
         view = _view(conn, user.email, twofa_store.rows(conn, user_id))
     for r in removed:
@@ -342,7 +399,11 @@ def _check_admin_may_manage(principal: Any, target: Any) -> None:
     """Sysadmin: anyone. Tenant admin: users of its own tenant, never a sysadmin."""
     if principal.authority == "SYS_ADMIN":
         return
-    if principal.authority == "TENANT_ADMIN" and target.authority != "SYS_ADMIN" and target.tenant_id == principal.tenant_id:
+    if (
+        principal.authority == "TENANT_ADMIN"
+        and target.authority != "SYS_ADMIN"
+        and target.tenant_id == principal.tenant_id
+    ):
         return
     raise PermissionDenied()
 
@@ -362,7 +423,9 @@ def admin_get(c: Container, principal: Any, user_id: uuid.UUID) -> AccountView |
         return _view(conn, target.email, current) if current else None
 
 
-def admin_reset(c: Container, principal: Any, user_id: uuid.UUID, provider: ProviderType, client: Any) -> AccountView:
+def admin_reset(
+    c: Container, principal: Any, user_id: uuid.UUID, provider: ProviderType, client: Any
+) -> AccountView:
     with c.db.transaction() as conn:
         target = _target(conn, user_id)
         _check_admin_may_manage(principal, target)
@@ -374,7 +437,9 @@ def admin_reset(c: Container, principal: Any, user_id: uuid.UUID, provider: Prov
         twofa_store.apply(conn, user_id, before, after)
         if not after:
             c.tokens.revoke_user(conn, user_id)
-        actor = audit.Actor(principal.user_id, principal.email, principal.tenant_id, principal.customer_id)
+        actor = audit.Actor(
+            principal.user_id, principal.email, principal.tenant_id, principal.customer_id
+        )
         audit.record(
             conn,
             actor,

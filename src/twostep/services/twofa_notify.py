@@ -36,9 +36,15 @@ def send_code(
 ) -> None:
     """Deliver a one-time code; raises DeliveryFailed (nothing is stored by the caller then)."""
     channel = "sms" if provider == ProviderType.SMS else "email"
-    _check_caps(c, channel=channel, user_id=user.id, destination=target, client_address=client.address)
+    _check_caps(
+        c, channel=channel, user_id=user.id, destination=target, client_address=client.address
+    )
     if provider == ProviderType.SMS:
-        text = (template or "Verification code: ${code}").replace("${code}", code).replace("${userEmail}", user.email)
+        text = (
+            (template or "Verification code: ${code}")
+            .replace("${code}", code)
+            .replace("${userEmail}", user.email)
+        )
         failure = None
         try:
             c.delivery.send_sms(target, text)
@@ -47,7 +53,9 @@ def send_code(
             raise
         finally:
             with c.db.transaction() as conn:
-                audit.record_user_event(conn, user, "SMS_SENT", {"recipientNumber": target}, failure=failure)
+                audit.record_user_event(
+                    conn, user, "SMS_SENT", {"recipientNumber": target}, failure=failure
+                )
         return
     try:
         c.delivery.send_email(
@@ -59,7 +67,9 @@ def send_code(
         raise DeliveryFailed("Couldn't send 2FA verification email") from None
 
 
-def _best_effort_email(c: Container, to: str | None, template: str, context: dict[str, Any]) -> None:
+def _best_effort_email(
+    c: Container, to: str | None, template: str, context: dict[str, Any]
+) -> None:
     if not to:
         return
     try:
@@ -88,7 +98,9 @@ def changed(c: Container, user: Any, change: str, client: Any) -> None:
     )
 
 
-def failed_second_step(c: Container, user: Any, *, client_address: str, user_agent: str | None, reason: str) -> None:
+def failed_second_step(
+    c: Container, user: Any, *, client_address: str, user_agent: str | None, reason: str
+) -> None:
     agent = describe(user_agent)
     _best_effort_email(
         c,
@@ -106,7 +118,15 @@ def failed_second_step(c: Container, user: Any, *, client_address: str, user_age
 
 
 def lockout(c: Container, user: Any, *, max_attempts: int, admin_address: str | None) -> None:
-    _best_effort_email(c, user.email, "twofa_lockout_owner", {"user_email": user.email, "max_attempts": max_attempts})
     _best_effort_email(
-        c, admin_address, "account_lockout", {"locked_account": user.email, "max_attempts": max_attempts}
+        c,
+        user.email,
+        "twofa_lockout_owner",
+        {"user_email": user.email, "max_attempts": max_attempts},
+    )
+    _best_effort_email(
+        c,
+        admin_address,
+        "account_lockout",
+        {"locked_account": user.email, "max_attempts": max_attempts},
     )

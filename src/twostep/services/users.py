@@ -1,4 +1,4 @@
-"""Users: save (with the activation mail), read, list, delete, credentials on/off.
+"""Users: save (with the activation mail), read and list (account administration: user_accounts).
 
 Permission checks (domain/permissions.py) follow the load, so a missing user is a 404 before a
 foreign one is a 403. Mail goes out after the commit; a failed activation mail undoes the creation.

@@ -49,6 +49,11 @@ def create_app(container: Container) -> FastAPI:
     errors.install(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.config.max_body_bytes)
+    # Production mode (observability): request ids, access log, Prometheus metrics. Added last so
+    # it is the outermost middleware and sees every answer, the body-limit 413 included.
+    from twostep.web.observability import ObservabilityMiddleware
+
+    app.add_middleware(ObservabilityMiddleware)
 
     from twostep.web.routes import ROUTERS
 

@@ -7,6 +7,7 @@ from twostep.web.routes import (
     audit,
     auth,
     customers,
+    health,  # production mode: /healthz, /readyz, /metrics
     pages,
     security_settings,
     tenant_profiles,
@@ -28,4 +29,5 @@ ROUTERS = [
     security_settings.router,
     audit.router,
     pages.router,
+    health.router,
 ]
