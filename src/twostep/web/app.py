@@ -59,4 +59,9 @@ def create_app(container: Container) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
+
+    # Web UI (issue 5): cookie-session/CSRF/CSP middleware, /static files, /ui/session/* endpoints.
+    from twostep.web.ui import install as install_ui
+
+    install_ui(app)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -20,4 +21,7 @@ def install(app: FastAPI) -> None:
 
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_middleware(UiSessionMiddleware)
+    # Just inside an outermost observability middleware (so it still sees the UI's refusals);
+    # otherwise outermost. user_middleware[0] is the outermost layer.
+    outer = [i for i, m in enumerate(app.user_middleware) if m.cls.__name__ == "ObservabilityMiddleware"]
+    app.user_middleware.insert(outer[0] + 1 if outer else 0, Middleware(UiSessionMiddleware))
