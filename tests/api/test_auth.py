@@ -172,3 +172,16 @@ def test_argon2id_default_parameters() -> None:
     stored = PasswordHasher(memory_kib=config.argon2_memory_kib, time_cost=config.argon2_time_cost,
                             parallelism=config.argon2_parallelism).hash("x")
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_correct_password_resets_the_password_failure_count(container, client, sysadmin_headers) -> None:  # type: ignore[no-untyped-def]
+    settings = client.get("/api/admin/securitySettings", headers=sysadmin_headers).json()
+    settings.update(maxFailedLoginAttempts=3)
+    client.post("/api/admin/securitySettings", headers=sysadmin_headers, json=settings)
+    create_user(container, EMAIL, PASSWORD)
+    for _ in range(3):
+        assert _login(client, EMAIL, "wrong").json()["message"] == "Invalid username or password"
+    assert _login(client).status_code == 200
+    for _ in range(3):
+        assert _login(client, EMAIL, "wrong").json()["message"] == "Invalid username or password"
+    assert _login(client).status_code == 200

@@ -70,19 +70,20 @@ def login(c: Container, *, username: str, password: str, client: Client) -> dict
     ):
         token = _issue_reset_token(c, row.id, settings)
         raise CredentialsExpired("User password expired!", token)
+    # A correct password resets the password failure count (never the 2FA one), and upgrades a
+    # hash made with older argon2 parameters; nothing to write when neither applies.
+    values: dict[str, Any] = {}
+    if row.failed_login_attempts:
+        values["failed_login_attempts"] = 0
     if c.passwords.needs_rehash(row.password_hash):
-        new_hash = c.passwords.hash(password)
-    else:
-        new_hash = None
-    with c.db.transaction() as conn:
-        values: dict[str, Any] = {"failed_login_attempts": 0}
-        if new_hash:
-            values["password_hash"] = new_hash
-        conn.execute(
-            update(t.user_credentials)
-            .where(t.user_credentials.c.user_id == row.id)
-            .values(**values)
-        )
+        values["password_hash"] = c.passwords.hash(password)
+    if values:
+        with c.db.transaction() as conn:
+            conn.execute(
+                update(t.user_credentials)
+                .where(t.user_credentials.c.user_id == row.id)
+                .values(**values)
+            )
     return twofa_login.after_password(c, row, client)
 
 
