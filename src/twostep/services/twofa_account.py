@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
@@ -24,9 +24,11 @@ from twostep.domain.errors import (
     TooManyRequests,
 )
 from twostep.domain.ids import now_ms
-from twostep.domain.twofa import account, codes, otp
+from twostep.domain.twofa import account, codes
 from twostep.domain.twofa.platform import PlatformSettings
 from twostep.domain.twofa.providers import ProviderType
+from twostep.providers import REGISTRY, delivered_code, totp
+from twostep.providers.base import Generated, Submitted
 from twostep.services import audit, twofa_notify, twofa_settings, twofa_store, users_repo
 from twostep.storage import tables as t
 
@@ -53,26 +55,6 @@ class ConfigView:
 @dataclass(frozen=True)
 class AccountView:
     configs: list[ConfigView]
-
-
-@dataclass(frozen=True)
-class Generated:
-    type: ProviderType
-    auth_url: str | None = None
-    email: str | None = None
-    backup_codes: list[str] = field(default_factory=list, repr=False)
-
-
-@dataclass(frozen=True)
-class Submitted:
-    """A provider config sent by the client (submit / verify-and-save)."""
-
-    type: ProviderType
-    use_by_default: bool = False
-    auth_url: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    codes: list[str] | None = field(default=None, repr=False)
 
 
 def _view(conn: Connection, user_email: str, config_rows: list[Any]) -> AccountView:
@@ -119,46 +101,26 @@ def provider_types(c: Container) -> list[str]:
 
 
 def generate(c: Container, user_id: uuid.UUID, provider: ProviderType) -> Generated:
+    """A new config template; the secret parts stay server-side as the pending state."""
     with c.db.transaction() as conn:
         settings = _platform_provider(twofa_settings.load(conn), provider)
         user = users_repo.by_id(conn, user_id)
-        conn.execute(
-            delete(t.twofa_pending).where(
-                t.twofa_pending.c.user_id == user_id,
-                t.twofa_pending.c.provider_type == provider.value,
-            )
+        result, pending = REGISTRY[provider].generate(
+            twofa_store.tools(c), user_id=user_id, email=user.email,
+            settings=settings.provider(provider),  # type: ignore[arg-type]
         )
-        pending: dict[str, Any] = {}
-        result: Generated
-        if provider == ProviderType.TOTP:
-            secret = otp.new_secret()
-            issuer = settings.provider(provider).issuer_name  # type: ignore[union-attr]
-            pending = {
-                "totp_secret_enc": c.box.seal(secret, context=f"pending-totp:{user_id}"),
-                "totp_issuer": issuer,
-            }
-            result = Generated(
-                provider,
-                auth_url=otp.provisioning_uri(secret, issuer=issuer or "", account=user.email),
+        if pending:
+            conn.execute(
+                delete(t.twofa_pending).where(
+                    t.twofa_pending.c.user_id == user_id,
+                    t.twofa_pending.c.provider_type == provider.value,
+                )
             )
-        elif provider == ProviderType.BACKUP_CODE:
-            quantity = settings.provider(provider).codes_quantity or 10  # type: ignore[union-attr]
-            plain = codes.backup_codes(quantity)
-            pending = {
-                "backup_code_hashes": [
-                    c.codes.hash(code, scope=f"backup:{user_id}") for code in plain
-                ]
-            }
-            result = Generated(provider, backup_codes=plain)
-        elif provider == ProviderType.EMAIL:
-            return Generated(provider, email=user.email)
-        else:
-            return Generated(provider)
-        conn.execute(
-            t.twofa_pending.insert().values(
-                user_id=user_id, provider_type=provider.value, created_time=now_ms(), **pending
+            conn.execute(
+                t.twofa_pending.insert().values(
+                    user_id=user_id, provider_type=provider.value, created_time=now_ms(), **pending
+                )
             )
-        )
     return result
 
 
@@ -211,20 +173,13 @@ def submit(c: Container, user_id: uuid.UUID, body: Submitted, client: audit_clie
                 provider_type=body.type.value,
                 created_time=now_ms(),
                 target=target,
-                code_hash=c.codes.hash(code, scope=f"setup:{user_id}:{body.type.value}:{target}"),
+                code_hash=c.codes.hash(code, scope=delivered_code.setup_scope(user_id, body.type, target)),
                 code_expires_at=now_ms() + lifetime * 1000,
             )
         )
 
 
 audit_client_t = Any  # the web layer's ClientInfo (address, user_agent)
-
-
-def _secret_from_auth_url(auth_url: str | None) -> str | None:
-    if not auth_url:
-        return None
-    match = re.search(r"[?&]secret=([A-Za-z2-7]+)(?:&|$)", auth_url)
-    return match.group(1) if match else None
 
 
 def verify_and_save(
@@ -275,7 +230,7 @@ def verify_and_save(
         config_id = uuid.uuid4()
         if "totp_secret" in values:
             values["totp_secret_enc"] = c.box.seal(
-                values.pop("totp_secret"), context=f"totp:{config_id}"
+                values.pop("totp_secret"), context=totp.config_context(config_id)
             )
         twofa_store.insert_config(
             conn,
@@ -312,41 +267,9 @@ def _verified_values(
     c: Container, user_id: uuid.UUID, body: Submitted, code: str | None, pending: Any
 ) -> dict[str, Any]:
     """Check the submitted config against the server's pending state; the columns to store."""
-    if body.type == ProviderType.BACKUP_CODE:
-        if pending is None or not pending.backup_code_hashes:
-            raise BadRequest("Backup codes were not generated: generate them first")
-        sent = {
-            c.codes.hash(x, scope=f"backup:{user_id}")
-            for x in (body.codes or [])
-            if isinstance(x, str)
-        }
-        if sent != set(pending.backup_code_hashes):
-            raise BadRequest("Backup codes do not match the generated ones")
-        return {"backup_code_hashes": list(pending.backup_code_hashes)}
-    if not codes.is_numeric_code(code):
-        raise BadRequest(INCORRECT)
-    if body.type == ProviderType.TOTP:
-        if pending is None or pending.totp_secret_enc is None:
-            raise BadRequest(INCORRECT)
-        secret = c.box.open(pending.totp_secret_enc, context=f"pending-totp:{user_id}")
-        if not c.codes.same(_secret_from_auth_url(body.auth_url), secret):
-            raise BadRequest(INCORRECT)
-        step = otp.match_step(
-            secret, code, now=now_ms() / 1000, back_steps=c.config.totp_drift_steps
-        )  # type: ignore[arg-type]
-        if step is None:
-            raise BadRequest(INCORRECT)
-        # The enrollment code's step counts as used: it cannot log in afterwards.
-        return {"totp_secret": secret, "totp_issuer": pending.totp_issuer, "last_used_step": step}
-    target = body.phone if body.type == ProviderType.SMS else body.email
-    if pending is None or pending.code_hash is None or pending.target != target:
-        raise BadRequest(INCORRECT)
-    if pending.code_expires_at < now_ms():
-        raise BadRequest(INCORRECT)
-    digest = c.codes.hash(code or "", scope=f"setup:{user_id}:{body.type.value}:{target}")
-    if not c.codes.same(digest, pending.code_hash):
-        raise BadRequest(INCORRECT)
-    return {"phone_number": target} if body.type == ProviderType.SMS else {"email": target}
+    return REGISTRY[body.type].confirm_setup(
+        twofa_store.tools(c), user_id=user_id, submitted=body, code=code, pending=pending
+    )
 
 
 def update_default(

@@ -18,10 +18,11 @@ from twostep.bootstrap import Container
 from twostep.domain.authority import Authority
 from twostep.domain.errors import AuthenticationFailed, BadRequest, TooManyRequests
 from twostep.domain.ids import now_ms
-from twostep.domain.twofa import codes, otp
+from twostep.domain.twofa import codes
 from twostep.domain.twofa.masking import mask_email, mask_phone
 from twostep.domain.twofa.platform import PlatformSettings
 from twostep.domain.twofa.providers import ProviderType
+from twostep.providers import REGISTRY, delivered_code
 from twostep.services import (
     audit,
     settings_store,
@@ -255,7 +256,7 @@ def send(c: Container, principal: Any, provider: ProviderType, client: Any) -> N
 def _login_code_hash(
     c: Container, attempt_id: uuid.UUID, provider: ProviderType, target: str, code: str
 ) -> str:
-    return c.codes.hash(code, scope=f"login:{attempt_id}:{provider.value}:{target}")
+    return c.codes.hash(code, scope=delivered_code.login_scope(attempt_id, provider, target))
 
 
 def check(
@@ -351,54 +352,13 @@ def _consume_and_complete(
     client: Any,
 ) -> dict[str, str] | None:
     now = now_ms()
+    spec = REGISTRY[provider].login_consume(
+        twofa_store.tools(c), user_id=user.id, config=config, code=code, attempt_id=attempt_id
+    )
+    if spec is None:
+        return None
     with c.db.transaction() as conn:
-        if provider == ProviderType.TOTP:
-            if not codes.is_numeric_code(code):
-                return None
-            secret = c.box.open(config.totp_secret_enc, context=f"totp:{config.id}")
-            step = otp.match_step(
-                secret, code, now=now / 1000, back_steps=c.config.totp_drift_steps
-            )  # type: ignore[arg-type]
-            if step is None:
-                return None
-            consumed = conn.execute(
-                update(t.twofa_config)
-                .where(
-                    t.twofa_config.c.id == config.id,
-                    (t.twofa_config.c.last_used_step.is_(None))
-                    | (t.twofa_config.c.last_used_step < step),
-                )
-                .values(last_used_step=step)
-            ).rowcount
-        elif provider == ProviderType.BACKUP_CODE:
-            if not codes.is_backup_code(code):
-                return None
-            consumed = conn.execute(
-                update(t.backup_code)
-                .where(
-                    t.backup_code.c.config_id == config.id,
-                    t.backup_code.c.code_hash == c.codes.hash(code, scope=f"backup:{user.id}"),  # type: ignore[arg-type]
-                    t.backup_code.c.used_at.is_(None),
-                )
-                .values(used_at=now)
-            ).rowcount
-        else:
-            if not codes.is_numeric_code(code):
-                return None
-            target = config.phone_number if provider == ProviderType.SMS else config.email
-            digest = _login_code_hash(c, attempt_id, provider, target, code)  # type: ignore[arg-type]
-            consumed = conn.execute(
-                update(t.login_attempt)
-                .where(
-                    t.login_attempt.c.id == attempt_id,
-                    t.login_attempt.c.code_provider == provider.value,
-                    t.login_attempt.c.code_target == target,
-                    t.login_attempt.c.code_hash == digest,
-                    t.login_attempt.c.code_expires_at > now,
-                )
-                .values(code_hash=None, code_expires_at=None)
-            ).rowcount
-        if consumed != 1:
+        if not twofa_store.consume(conn, spec, now):
             return None
         # The pre-verification token completes exactly once; a second winner rolls back its consume.
         finished = conn.execute(

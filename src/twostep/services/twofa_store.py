@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, update
 
 from twostep.domain.ids import now_ms
+from twostep.providers.base import AttemptCode, BackupCodeUse, Consume, Tools, TotpStep
 from twostep.domain.twofa import account
 from twostep.domain.twofa.account import Entry
 from twostep.domain.twofa.platform import PlatformSettings
@@ -106,3 +107,52 @@ def insert_config(
         )
     )
     return config_id
+
+
+def tools(c: Any) -> Tools:
+    return Tools(
+        seal=lambda text, context: c.box.seal(text, context=context),
+        open=lambda token, context: c.box.open(token, context=context),
+        keyed_hash=lambda value, scope: c.codes.hash(value, scope=scope),
+        same=c.codes.same,
+        now_ms=now_ms(),
+        drift_steps=c.config.totp_drift_steps,
+    )
+
+
+def consume(conn: Connection, spec: Consume, now: int) -> bool:
+    """Use a one-time secret: one conditional write whose row count says whether we won."""
+    if isinstance(spec, TotpStep):
+        statement = (
+            update(t.twofa_config)
+            .where(
+                t.twofa_config.c.id == spec.config_id,
+                t.twofa_config.c.last_used_step.is_(None) | (t.twofa_config.c.last_used_step < spec.step),
+            )
+            .values(last_used_step=spec.step)
+        )
+    elif isinstance(spec, BackupCodeUse):
+        statement = (
+            update(t.backup_code)
+            .where(
+                t.backup_code.c.config_id == spec.config_id,
+                t.backup_code.c.code_hash == spec.code_hash,
+                t.backup_code.c.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+    else:
+        assert isinstance(spec, AttemptCode)
+        la = t.login_attempt.c
+        statement = (
+            update(t.login_attempt)
+            .where(
+                la.id == spec.attempt_id,
+                la.code_provider == spec.provider.value,
+                la.code_target == spec.target,
+                la.code_hash == spec.code_hash,
+                la.code_expires_at > now,
+            )
+            .values(code_hash=None, code_expires_at=None)
+        )
+    return conn.execute(statement).rowcount == 1
