@@ -19,7 +19,9 @@ import time
 from typing import Any
 
 # The id of the request being served (set by the request-id middleware; "-" outside a request).
-request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("twostep_request_id", default="-")
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "twostep_request_id", default="-"
+)
 
 # Values that must never be printed even if a message or an `extra` carries them.
 _SECRET_PATTERNS = [
@@ -36,7 +38,9 @@ _SECRET_PATTERNS = [
     ),
     # Header-style lines: "X-Authorization: ...", "authorization': '..."
     (
-        re.compile(r"(?i)\b(x-authorization|authorization|cookie|set-cookie)(['\"]?\s*[:=]\s*['\"]?)[^'\",}\s]+"),
+        re.compile(
+            r"(?i)\b(x-authorization|authorization|cookie|set-cookie)(['\"]?\s*[:=]\s*['\"]?)[^'\",}\s]+"
+        ),
         r"\1\2[redacted]",
     ),
 ]
@@ -84,7 +88,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         try:
             message = record.getMessage()
-        except Exception:  # a broken %-format must not lose the line
+        except Exception:  # noqa: BLE001 (a broken %-format must not lose the line)
             message = str(record.msg)
         entry: dict[str, Any] = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))

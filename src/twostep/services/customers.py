@@ -20,7 +20,7 @@ from twostep.services import audit
 from twostep.services.entity_store import actor, update_versioned
 from twostep.services.tokens import TokenService
 from twostep.storage import tables as t
-from twostep.web.entity_shapes import customer_json
+from twostep.tbjson import customer_json
 
 PUBLIC_TITLE = "Public"
 TITLE_TAKEN = "Customer with such title already exists!"

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, update
 
 from twostep.domain.ids import now_ms
-from twostep.providers.base import AttemptCode, BackupCodeUse, Consume, Tools, TotpStep
 from twostep.domain.twofa import account
 from twostep.domain.twofa.account import Entry
 from twostep.domain.twofa.platform import PlatformSettings
 from twostep.domain.twofa.providers import ProviderType
+from twostep.providers.base import AttemptCode, BackupCodeUse, Consume, Tools, TotpStep
 from twostep.storage import tables as t
 
 

@@ -23,7 +23,7 @@ from twostep.services import activation, audit, customers, tenants, users_repo
 from twostep.services.credentials import create_disabled_credentials
 from twostep.services.entity_store import actor, update_versioned
 from twostep.storage import tables as t
-from twostep.web.shapes import user_json
+from twostep.tbjson import user_json
 
 # Computed by GET /api/user/{id}; the UI posts them back, they are never stored.
 COMPUTED_INFO = ("userCredentialsEnabled", "userActivated", "lastLoginTs")

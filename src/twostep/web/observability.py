@@ -3,6 +3,7 @@
 Metrics (prometheus_client; with several worker processes `serve` sets PROMETHEUS_MULTIPROC_DIR and
 the /metrics endpoint aggregates every worker of the instance):
 
+- twostep_http_requests_in_progress: requests being served (all workers of the instance).
 - twostep_http_requests_total{method,route,status} and twostep_http_request_duration_seconds
   {method,route}: `route` is the route template (`/api/user/{userId}`), never the raw path.
 - twostep_logins_total{result}: POST /api/auth/login: success | second_step | mfa_configuration |
@@ -30,10 +31,15 @@ import os
 import re
 import time
 import uuid
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from twostep.logging_setup import request_id_var
@@ -50,6 +56,12 @@ HTTP_LATENCY = Histogram(
     "HTTP request latency",
     ["method", "route"],
     buckets=_LATENCY_BUCKETS,
+)
+# livesum: summed over the live workers of the instance in multiprocess mode.
+IN_PROGRESS = Gauge(
+    "twostep_http_requests_in_progress",
+    "HTTP requests being served",
+    multiprocess_mode="livesum",
 )
 LOGINS = Counter("twostep_logins_total", "Password logins by outcome", ["result"])
 CHECKS = Counter(
@@ -98,7 +110,10 @@ def _error_message(body: bytes) -> tuple[str | None, str | None]:
     if not isinstance(data, dict):
         return None, None
     scope, message = data.get("scope"), data.get("message")
-    return (scope if isinstance(scope, str) else None, message if isinstance(message, str) else None)
+    return (
+        scope if isinstance(scope, str) else None,
+        message if isinstance(message, str) else None,
+    )
 
 
 def _common(status: int) -> str | None:
@@ -175,6 +190,7 @@ class ObservabilityMiddleware:
         status = 500
         body = bytearray()
         started = time.perf_counter()
+        IN_PROGRESS.inc()
 
         async def observed_send(message: Message) -> None:
             nonlocal status
@@ -190,6 +206,7 @@ class ObservabilityMiddleware:
         try:
             await self.app(scope, receive, observed_send)
         finally:
+            IN_PROGRESS.dec()
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or ("unmatched" if status == 404 else "other")
@@ -207,6 +224,7 @@ class ObservabilityMiddleware:
                 path,
                 status,
                 extra={
+                    "request_id": request_id,
                     "method": method,
                     "path": path,
                     "status": status,

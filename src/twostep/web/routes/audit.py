@@ -11,9 +11,9 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from twostep.domain.errors import BadRequest
 from twostep.domain.ids import now_ms, parse_uuid
 from twostep.storage import tables as t
+from twostep.tbjson import entity_id
 from twostep.web.deps import Admin, ContainerDep, Principal, TenantAdmin
 from twostep.web.paging import PageLink, fetch_page, page_link
-from twostep.web.shapes import entity_id
 
 router = APIRouter()
 

@@ -11,9 +11,9 @@ from fastapi.responses import RedirectResponse
 
 from twostep.domain.errors import AuthenticationFailed, BadRequest
 from twostep.services import auth, settings_store, users_repo
+from twostep.tbjson import user_json
 from twostep.web.deps import AnyUser, ClientDep, ContainerDep, client_info
 from twostep.web.requests import base_url, json_body
-from twostep.web.shapes import user_json
 
 router = APIRouter()
 

@@ -13,9 +13,9 @@ from twostep.services import customers
 from twostep.services.customers import NameConflict, NameConflictPolicy, UniquifyStrategy
 from twostep.services.entity_store import parse_id_list
 from twostep.storage import tables as t
+from twostep.tbjson import customer_json, customer_short_info
 from twostep.web.deps import ContainerDep, TenantAdmin, TenantOrCustomer
 from twostep.web.entity_deps import Listing, caller
-from twostep.web.entity_shapes import customer_json, customer_short_info
 from twostep.web.paging import PageLink, page_link
 from twostep.web.schemas_entities import CustomerIn, parsed_body
 

@@ -38,7 +38,7 @@ def _checks(container: Any) -> dict[str, str]:
         with container.db.read() as conn:
             conn.execute(text("SELECT 1"))
         checks["database"] = "UP"
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (any failure means not ready)
         log.warning("readiness: database unavailable (%s)", type(exc).__name__)
         checks["database"] = "DOWN"
     limiter = container.limiter
@@ -46,7 +46,7 @@ def _checks(container: Any) -> dict[str, str]:
     try:
         limiter.ping()
         checks[name] = "UP"
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (any failure means not ready)
         log.warning("readiness: %s unavailable (%s)", name, type(exc).__name__)
         checks[name] = "DOWN"
     return checks

@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends
 from twostep.domain.ids import parse_uuid
 from twostep.services import tenant_profiles
 from twostep.storage import tables as t
+from twostep.tbjson import entity_info, tenant_profile_json
 from twostep.web.deps import ContainerDep, SysAdmin
 from twostep.web.entity_deps import Listing, caller
-from twostep.web.entity_shapes import entity_info, tenant_profile_json
 from twostep.web.paging import PageLink, page_link
 
 router = APIRouter()

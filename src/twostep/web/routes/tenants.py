@@ -10,9 +10,9 @@ from twostep.domain.ids import parse_uuid
 from twostep.services import tenants
 from twostep.services.entity_store import parse_id_list
 from twostep.storage import tables as t
+from twostep.tbjson import tenant_info_json, tenant_json
 from twostep.web.deps import Admin, ContainerDep, SysAdmin
 from twostep.web.entity_deps import Listing, caller
-from twostep.web.entity_shapes import tenant_info_json, tenant_json
 from twostep.web.paging import PageLink, page_link
 from twostep.web.routes import customers
 from twostep.web.schemas_entities import TenantIn, parsed_body

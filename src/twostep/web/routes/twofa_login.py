@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from twostep.domain.errors import BadRequest
 from twostep.services import twofa_login

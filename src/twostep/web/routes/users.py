@@ -14,12 +14,11 @@ from twostep.domain.ids import now_ms, parse_uuid
 from twostep.services import user_accounts, users
 from twostep.services.entity_store import parse_id_list
 from twostep.storage import tables as t
+from twostep.tbjson import user_email_info, user_json
 from twostep.web.deps import Admin, AnyUser, ContainerDep, SysAdmin, TenantAdmin, TenantOrCustomer
 from twostep.web.entity_deps import BaseUrl, Listing, caller
-from twostep.web.entity_shapes import user_email_info
 from twostep.web.paging import PageLink, page_link
 from twostep.web.schemas_entities import UserIn, parsed_body
-from twostep.web.shapes import user_json
 
 router = APIRouter()
 

@@ -456,7 +456,7 @@
       input.value = '';
       if (provider.type === 'BACKUP_CODE') {
         input.setAttribute('inputmode', 'text');
-        input.setAttribute('maxlength', '8');
+        input.setAttribute('maxlength', '40');
         input.setAttribute('autocomplete', 'off');
       } else {
         input.setAttribute('inputmode', 'numeric');
@@ -499,9 +499,10 @@
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       show(error, '');
-      const code = input.value.trim();
-      if (current.type === 'BACKUP_CODE' ? !/^[0-9a-f]{8}$/.test(code) : !/^\d{6}$/.test(code)) {
-        show(error, current.type === 'BACKUP_CODE' ? 'Enter one of your 8-character backup codes.' : 'Enter the 6-digit code.');
+      let code = input.value.trim();
+      if (current.type === 'BACKUP_CODE') code = code.toLowerCase().replace(/[\s-]/g, '');
+      if (current.type === 'BACKUP_CODE' ? !/^[0-9a-f]{8,32}$/.test(code) : !/^\d{6}$/.test(code)) {
+        show(error, current.type === 'BACKUP_CODE' ? 'Enter one of your backup codes (digits and the letters a to f).' : 'Enter the 6-digit code.');
         input.focus();
         return;
       }
@@ -1245,7 +1246,9 @@
     if (out) out.addEventListener('click', logout);
     const page = pages[document.body.dataset.page];
     if (page) {
-      Promise.resolve(page()).catch((e) => toast(e && e.message ? e.message : 'Something went wrong.'));
+      Promise.resolve(page())
+        .catch((e) => toast(e && e.message ? e.message : 'Something went wrong.'))
+        .finally(() => { document.body.dataset.ready = '1'; });
     }
   });
 })();

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.middleware import Middleware
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware import Middleware
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 

@@ -1,0 +1,242 @@
+"""Second factor through the browser: enrolment on the Security page, then the login's second step."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import SCREENSHOTS, shot
+from tests.e2e.helpers import count, enable_totp, last_code, sign_in, sign_out
+from tests.factories import create_user, oathtool
+from tests.twofa_helpers import save_platform
+
+EMAIL = "user@example.com"
+PASSWORD = "user-Pa55word"
+
+
+def _user(container: Any, client: Any, sysadmin_headers: Any, **platform: Any) -> None:
+    save_platform(client, sysadmin_headers, **platform)
+    create_user(container, EMAIL, PASSWORD)
+
+
+def test_authenticator_app_enrol_then_login_with_the_key_read_off_the_page(
+    page: Page, container: Any, client: Any, sysadmin_headers: Any
+) -> None:
+    _user(container, client, sysadmin_headers)
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    expect(page.get_by_role("heading", name="Two-factor authentication")).to_be_visible()
+    shot(page, "account-security")
+
+    page.get_by_role("switch", name="Authenticator app").click()
+    dialog = page.locator("dialog#enroll")
+    with page.expect_response("**/ui/totp/generate") as generated:
+        dialog.get_by_role("button", name="Next").click()
+    key = dialog.locator("#totp-key")
+    expect(key).to_have_text(re.compile(r"^[A-Z2-7]{32}$"))
+    secret = key.inner_text()
+    auth_url = generated.value.json()["config"]["authUrl"]
+    assert auth_url == f"otpauth://totp/ThingsBoard:{EMAIL}?issuer=ThingsBoard&secret={secret}"
+
+    # The QR code, taken from the page as pixels, decodes to exactly the enrolled URI.
+    qr = dialog.locator("#totp-qr")
+    qr_png = SCREENSHOTS / "qr-code.png"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    qr.screenshot(path=str(qr_png))
+    decoded = subprocess.run(["zbarimg", "--raw", "-q", str(qr_png)], capture_output=True, text=True, check=True)
+    assert decoded.stdout.strip() == auth_url
+    shot(page, "enable-authenticator-app")
+
+    # Copy button: the key lands on the clipboard, or is selected when the clipboard is refused.
+    dialog.get_by_role("button", name="Copy key").click()
+    expect(dialog.locator("#copy-status")).to_have_text(re.compile(r"Key (copied|selected)"))
+
+    # A wrong code is refused with a sentence, then the right one activates.
+    dialog.get_by_label("Enter the 6-digit code here").fill("12345")
+    dialog.get_by_role("button", name="Activate").click()
+    expect(dialog.get_by_text("Enter the 6-digit code from your authenticator app.")).to_be_visible()
+    dialog.get_by_label("Enter the 6-digit code here").fill(oathtool(secret, time.time() - 30))
+    dialog.get_by_role("button", name="Activate").click()
+    expect(dialog.get_by_text("Success!")).to_be_visible()
+    dialog.get_by_role("button", name="Done").click()
+    expect(page.get_by_text("Authenticator app is set up for your account")).to_be_visible()
+
+    sign_out(page)
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/login/mfa$"))
+    expect(page.get_by_text("Please enter the security code from your authenticator app.")).to_be_visible()
+    shot(page, "verify-your-identity")
+    page.get_by_label("Code").fill("00000a")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("Enter the 6-digit code.")).to_be_visible()
+    page.get_by_label("Code").fill(oathtool(secret))
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    # The session token is out of reach of page scripts.
+    assert "ts_session" not in page.evaluate("document.cookie")
+    assert "ts_csrf" in page.evaluate("document.cookie")
+
+
+def test_email_and_sms_codes_from_the_outbox(
+    page: Page, container: Any, client: Any, sysadmin_headers: Any
+) -> None:
+    _user(container, client, sysadmin_headers, minVerificationCodeSendPeriod=5)
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    dialog = page.locator("dialog#enroll")
+
+    # Email: prefilled with the account's address.
+    page.get_by_role("switch", name="Email").click()
+    expect(dialog.get_by_role("heading", name="Enable email authenticator")).to_be_visible()
+    expect(dialog.get_by_label("Email")).to_have_value(EMAIL)
+    dialog.get_by_role("button", name="Send code").click()
+    expect(dialog.get_by_text(f"Enter a 6-digit code we just sent to {EMAIL}.")).to_be_visible()
+    dialog.get_by_label("Verification code").fill(last_code(container, "email"))
+    dialog.get_by_role("button", name="Activate").click()
+    expect(dialog.get_by_text("Success!")).to_be_visible()
+    dialog.get_by_role("button", name="Done").click()
+    expect(page.get_by_text(f"Authentication codes are sent via email to {EMAIL}")).to_be_visible()
+
+    # SMS: a bad number is refused in words, then the code from the outbox activates it.
+    page.get_by_role("switch", name="SMS").click()
+    dialog.get_by_label("Phone number").fill("0501253652")
+    dialog.get_by_role("button", name="Send code").click()
+    expect(dialog.get_by_text("Enter the phone number in international format, for example +12015550123.")).to_be_visible()
+    dialog.get_by_label("Phone number").fill("+380501253652")
+    dialog.get_by_role("button", name="Send code").click()
+    dialog.get_by_label("Verification code").fill("000000" if last_code(container, "sms") != "000000" else "111111")
+    dialog.get_by_role("button", name="Activate").click()
+    expect(dialog.get_by_text("Verification code is incorrect. Check the code and try again.")).to_be_visible()
+    dialog.get_by_label("Verification code").fill(last_code(container, "sms"))
+    dialog.get_by_role("button", name="Activate").click()
+    expect(dialog.get_by_text("Success!")).to_be_visible()
+    dialog.get_by_role("button", name="Done").click()
+    expect(page.get_by_text("Authentication codes are sent by text message to +380501253652")).to_be_visible()
+    # Two methods: each can be made the main one; SMS (added last) is the main one now.
+    sms_row = page.locator("li.row[data-provider='SMS']")
+    expect(sms_row.get_by_label("Use as main two-factor authentication method")).to_be_checked()
+
+    # Login: the default (SMS) is preselected and its code is sent on arrival, with a countdown.
+    sign_out(page)
+    sms_before = count(container, "sms")
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/login/mfa$"))
+    expect(page.get_by_text("A security code has been sent to your phone at +38********52.")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Resend code in \d+ seconds"))).to_be_visible()
+    sms_code = last_code(container, "sms", after=sms_before)
+    # "Try another way" lists the methods; email sends its own code.
+    page.get_by_role("button", name="Try another way").click()
+    expect(page.get_by_role("heading", name="Select a way to verify")).to_be_visible()
+    shot(page, "try-another-way")
+    email_before = count(container, "email")
+    page.get_by_role("button", name=re.compile(r"^Email")).click()
+    expect(page.get_by_text(re.compile(r"A security code has been sent to your email address at \*+@example\.com\."))).to_be_visible()
+    email_code = last_code(container, "email", after=email_before)
+    page.get_by_label("Email code").fill(email_code)
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    assert sms_code  # delivered on arrival
+
+    # And by SMS, the resend button appearing once the countdown ends.
+    sign_out(page)
+    sms_before = count(container, "sms")
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page.get_by_label("SMS code")).to_be_visible()
+    last_code(container, "sms", after=sms_before)
+    page.get_by_role("button", name="Resend code").click(timeout=10_000)
+    code = last_code(container, "sms", after=sms_before + 1)
+    page.get_by_label("SMS code").fill(code)
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+
+
+def test_backup_code_works_once(page: Page, container: Any, client: Any, sysadmin_headers: Any) -> None:
+    _user(container, client, sysadmin_headers)
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    # Backup codes need another method first.
+    expect(page.get_by_role("switch", name="Backup code")).to_be_disabled()
+    secret = enable_totp(page)
+
+    page.get_by_role("switch", name="Backup code").click()
+    dialog = page.locator("dialog#enroll")
+    codes_list = dialog.locator("#backup-codes li")
+    expect(codes_list).to_have_count(10)
+    codes = [c.strip() for c in codes_list.all_inner_texts()]
+    assert all(re.fullmatch(r"[0-9a-f]{16}", c) for c in codes), codes
+    expect(dialog.get_by_text("Once you leave this page, these codes cannot be shown again.")).to_be_visible()
+    shot(page, "backup-codes")
+    with page.expect_download() as download:
+        dialog.get_by_role("button", name="Download (txt)").click()
+    assert download.value.suggested_filename == "backup-codes.txt"
+    assert open(download.value.path()).read().split() == codes
+    dialog.get_by_role("button", name="Done").click()
+    expect(page.get_by_text("10 single-use codes are active at this time")).to_be_visible()
+
+    def login_with_backup(code: str) -> None:
+        sign_in(page, EMAIL, PASSWORD)
+        expect(page).to_have_url(re.compile(r"/login/mfa$"))
+        page.get_by_role("button", name="Try another way").click()
+        page.get_by_role("button", name="Backup code").click()
+        expect(page.get_by_text("Please enter one of your backup codes.")).to_be_visible()
+        page.get_by_label("Backup code").fill(code)
+        page.get_by_role("button", name="Continue").click()
+
+    sign_out(page)
+    login_with_backup(codes[0])
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    expect(page.get_by_text("9 single-use codes are active at this time")).to_be_visible()
+    sign_out(page)
+    login_with_backup(codes[0])
+    expect(page.get_by_text("Verification code is incorrect. Check the code and try again.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/login/mfa$"))
+    page.get_by_label("Backup code").fill(codes[1])
+    page.get_by_role("button", name="Continue").click()
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+
+    # A new set: confirmation, then ten fresh codes; the old ones are gone.
+    page.locator("li.row[data-provider='BACKUP_CODE']").get_by_role("button", name="Get new code").click()
+    confirm = page.locator("dialog#confirm")
+    expect(confirm.get_by_text("If you get new backup codes, 8 remaining codes you have left will be unusable.")).to_be_visible()
+    confirm.get_by_role("button", name="Get new codes").click()
+    expect(dialog.locator("#backup-codes li")).to_have_count(10)
+    fresh = [c.strip() for c in dialog.locator("#backup-codes li").all_inner_texts()]
+    assert not set(fresh) & set(codes)
+    dialog.get_by_role("button", name="Done").click()
+
+    # Disabling asks first, then removes the method (and the backup codes with the last one).
+    page.get_by_role("switch", name="Authenticator app").click()
+    expect(confirm.get_by_text("Are you sure you want to disable Authenticator app?")).to_be_visible()
+    confirm.get_by_role("button", name="Disable").click()
+    expect(page.get_by_role("switch", name="Authenticator app")).not_to_be_checked()
+    expect(page.get_by_role("switch", name="Backup code")).not_to_be_checked()
+    sign_out(page)
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    assert secret
+
+
+def test_forced_setup_with_an_email_code(page: Page, container: Any, client: Any, sysadmin_headers: Any) -> None:
+    _user(container, client, sysadmin_headers, enforceTwoFa=True, enforcedUsersFilter={"type": "ALL_USERS"})
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/login/force-mfa$"))
+    expect(page.get_by_role("heading", name="Two-factor authentication is required")).to_be_visible()
+    # Backup codes are offered only once another method is set up.
+    expect(page.get_by_role("button", name="Backup code")).to_have_count(0)
+    shot(page, "forced-setup")
+    page.get_by_role("button", name="Email").click()
+    dialog = page.locator("dialog#enroll")
+    expect(dialog.get_by_label("Email")).to_have_value(EMAIL)
+    dialog.get_by_role("button", name="Send code").click()
+    dialog.get_by_label("Verification code").fill(last_code(container, "email"))
+    dialog.get_by_role("button", name="Activate").click()
+    expect(dialog.get_by_text("Email authentication successfully enabled.", exact=False)).to_be_visible()
+    dialog.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("button", name="Backup code")).to_be_visible()
+    page.get_by_role("button", name="Login").click()
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    expect(page.get_by_text(f"Authentication codes are sent via email to {EMAIL}")).to_be_visible()

@@ -1,0 +1,141 @@
+"""JSON logs without secrets, request ids, metrics and readiness, in process (no server needed)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.support import SYSADMIN_EMAIL, make_config
+from twostep.bootstrap import build
+from twostep.logging_setup import JsonFormatter, log_config, request_id_var
+from twostep.services.setup import initialize
+from twostep.web.app import create_app
+from twostep.web.observability import new_request_id
+
+
+@pytest.fixture
+def app_client(tmp_path: Path) -> Iterator[TestClient]:
+    container = build(make_config(tmp_path, None))
+    initialize(container, announce=lambda *_: None)
+    with TestClient(create_app(container), base_url="http://testserver") as client:
+        yield client
+    container.close()
+
+
+def _format(msg: str, *args: Any, **extra: Any) -> dict[str, Any]:
+    record = logging.LogRecord("twostep.test", logging.INFO, __file__, 1, msg, args or None, None)
+    record.__dict__.update(extra)
+    return json.loads(JsonFormatter().format(record))  # type: ignore[no-any-return]
+
+
+def test_formatter_never_prints_tokens_codes_or_headers() -> None:
+    jwt = "eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    entry = _format(
+        "POST /api/auth/2fa/verification/check?providerType=EMAIL&verificationCode=%s with %s",
+        "493817",
+        f"X-Authorization: Bearer {jwt}",
+        headers={"X-Authorization": f"Bearer {jwt}"},
+        authorization=f"Bearer {jwt}",
+        password="hunter2-Pa55",
+        query="verificationCode=493817",
+        user="someone",
+    )
+    text = json.dumps(entry)
+    for secret in ("493817", jwt, "hunter2-Pa55", "c2lnbmF0dXJl"):
+        assert secret not in text, text
+    assert entry["user"] == "someone"
+    assert entry["logger"] == "twostep.test" and entry["level"] == "INFO"
+
+
+def test_formatter_carries_the_request_id() -> None:
+    token = request_id_var.set("req-42")
+    try:
+        assert _format("hello")["request_id"] == "req-42"
+    finally:
+        request_id_var.reset(token)
+    assert _format("hello")["request_id"] == "-"
+
+
+def test_uvicorn_access_log_is_off() -> None:
+    # uvicorn's access log prints the query string, where the verification code travels.
+    config = log_config("INFO")
+    assert config["loggers"]["uvicorn.access"]["handlers"] == []
+
+
+@pytest.mark.parametrize(
+    "inbound,kept",
+    [
+        ("abc-123", True),
+        ("lb.0001:7_x", True),
+        ("", False),
+        ("a b", False),
+        ("x" * 65, False),
+        ("id\r\nX-Injected: 1", False),
+    ],
+)
+def test_request_id_is_kept_only_when_sane(inbound: str, kept: bool) -> None:
+    result = new_request_id(inbound)
+    assert (result == inbound) is kept
+    assert 1 <= len(result) <= 64
+
+
+def test_access_log_has_path_and_request_id_but_no_query(
+    app_client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="twostep.access")
+    r = app_client.post(
+        "/api/auth/2fa/verification/check?providerType=EMAIL&verificationCode=271828",
+        headers={"X-Request-Id": "trace-1", "X-Authorization": "Bearer abc.def.ghi"},
+    )
+    assert r.status_code == 401
+    assert r.headers["x-request-id"] == "trace-1"
+    records = [rec for rec in caplog.records if rec.name == "twostep.access"]
+    assert records
+    line = JsonFormatter().format(records[-1])
+    assert "271828" not in line and "verificationCode" not in line and "abc.def.ghi" not in line
+    entry = json.loads(line)
+    assert entry["path"] == "/api/auth/2fa/verification/check"
+    assert entry["status"] == 401 and entry["request_id"] == "trace-1"
+
+
+def test_readiness_liveness_and_metrics(app_client: TestClient) -> None:
+    assert app_client.get("/healthz").json() == {"status": "UP"}
+    ready = app_client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "UP", "checks": {"database": "UP", "limiter": "UP"}}
+    r = app_client.post(
+        "/api/auth/login", json={"username": SYSADMIN_EMAIL, "password": "wrong-Pa55"}
+    )
+    assert r.status_code == 401
+    text = app_client.get("/metrics").text
+    assert 'twostep_logins_total{result="failed"}' in text
+    assert 'route="/api/auth/login"' in text
+
+
+def test_readiness_is_503_in_the_error_shape_when_the_limiter_is_down(
+    app_client: TestClient,
+) -> None:
+    from twostep.domain.errors import ServiceUnavailable
+
+    container = app_client.app.state.container  # type: ignore[attr-defined]
+
+    class DownLimiter:
+        def ping(self) -> None:
+            raise ServiceUnavailable("Redis is unavailable")
+
+    original = container.limiter
+    container.limiter = DownLimiter()
+    try:
+        r = app_client.get("/readyz")
+    finally:
+        container.limiter = original
+    assert r.status_code == 503
+    body = r.json()
+    assert {"status", "message", "errorCode", "timestamp"} <= set(body)
+    assert body["status"] == 503 and body["checks"]["limiter"] == "DOWN"
