@@ -15,3 +15,12 @@ def test_import_contracts_are_kept() -> None:
     result = subprocess.run([str(lint)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "BROKEN" not in result.stdout
+
+
+def test_domain_and_providers_type_check_strictly() -> None:
+    mypy = Path(sys.executable).with_name("mypy")
+    result = subprocess.run(
+        [str(mypy), "--strict", "--no-incremental", "src/twostep/domain", "src/twostep/providers"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 _SPECIAL = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
@@ -26,7 +27,7 @@ def violations(password: str, policy: dict[str, Any]) -> list[str]:
         problems.append(f"Password must be {minimum} or more characters in length.")
     elif isinstance(maximum, int) and maximum > minimum and length > maximum:
         problems.append(f"Password must be no more than {maximum} characters in length.")
-    rules = [
+    rules: list[tuple[str, Callable[[str], bool], str]] = [
         ("minimumUppercaseLetters", lambda ch: "A" <= ch <= "Z", "uppercase"),
         ("minimumLowercaseLetters", lambda ch: "a" <= ch <= "z", "lowercase"),
         ("minimumDigits", lambda ch: "0" <= ch <= "9", "digit"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from twostep.domain.errors import BadRequest
 from twostep.domain.twofa.providers import ProviderType
@@ -114,7 +114,7 @@ class PlatformSettings:
         }
 
 
-def _int(value: Any) -> bool:
+def _int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -135,7 +135,7 @@ def _provider(raw: Any, problems: _Problems) -> ProviderSettings | None:
         problems.add("providers", "must contain provider objects")
         return None
     try:
-        kind = ProviderType(raw.get("providerType"))
+        kind = ProviderType(str(raw.get("providerType")))
     except ValueError:
         problems.add("providerType", "is invalid")
         return None
@@ -249,6 +249,7 @@ def parse(body: Any) -> PlatformSettings:
         problems.add("enforceTwoFa", "must be a boolean")
     users_filter = _users_filter(body.get("enforcedUsersFilter"), problems)
     problems.raise_if_any()
+    assert _int(period) and _int(total) and _int(failures)  # guaranteed by the checks above
     if providers and all(p.type == ProviderType.BACKUP_CODE for p in providers):
         raise BadRequest("Backup codes cannot be the only 2FA provider")
     return PlatformSettings(
