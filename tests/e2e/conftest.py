@@ -49,8 +49,14 @@ def browser() -> Iterator[Browser]:
             executable_path=CHROMIUM,
             headless=True,
             args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
             ],
         )
         yield b
@@ -67,7 +73,14 @@ def page(browser: Browser, live_server: Any) -> Iterator[Page]:
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
     # A CSP violation shows up as a console error: any of them fails the test.
-    pg.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and "Content Security Policy" in msg.text else None)
+    pg.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
+    )
     pg.ts_errors = errors  # type: ignore[attr-defined]  # a test that expects a violation clears it
     yield pg
     context.close()

@@ -19,7 +19,9 @@ EMAIL = "user@example.com"
 PASSWORD = "user-Pa55word"
 
 
-def test_sysadmin_changes_2fa_settings_through_the_form(page: Page, client: Any, sysadmin_headers: Any) -> None:
+def test_sysadmin_changes_2fa_settings_through_the_form(
+    page: Page, client: Any, sysadmin_headers: Any
+) -> None:
     sign_in_sysadmin(page)
     page.get_by_role("link", name="Two-factor authentication").click()
     expect(page).to_have_url(re.compile(r"/admin/2fa$"))
@@ -29,7 +31,9 @@ def test_sysadmin_changes_2fa_settings_through_the_form(page: Page, client: Any,
     expect(form.get_by_label("Total allowed time for verification (seconds)")).to_have_value("3600")
     expect(form.get_by_label("Retry verification code period (seconds)")).to_have_value("30")
     expect(form.get_by_label("Max verification failures before user lockout")).to_have_value("30")
-    expect(form.get_by_role("switch", name="Verification code check rate limit")).not_to_be_checked()
+    expect(
+        form.get_by_role("switch", name="Verification code check rate limit")
+    ).not_to_be_checked()
     for name in ("Authenticator app", "SMS", "Email"):
         expect(form.get_by_role("switch", name=name)).not_to_be_checked()
     expect(form.get_by_role("switch", name="Backup code")).to_be_disabled()
@@ -44,7 +48,9 @@ def test_sysadmin_changes_2fa_settings_through_the_form(page: Page, client: Any,
     expect(form.get_by_label("Issuer name")).to_have_value("ThingsBoard")
     form.get_by_label("Issuer name").fill("   ")
     form.get_by_role("switch", name="SMS").click()
-    expect(form.get_by_label("Verification message template")).to_have_value("Verification code: ${code}")
+    expect(form.get_by_label("Verification message template")).to_have_value(
+        "Verification code: ${code}"
+    )
     form.get_by_label("Verification message template").fill("Your code")
     form.get_by_role("switch", name="Email").click()
     form.locator("#email-lifetime").fill("0")
@@ -89,7 +95,11 @@ def test_sysadmin_changes_2fa_settings_through_the_form(page: Page, client: Any,
     saved = client.get("/api/2fa/settings", headers=sysadmin_headers).json()
     assert saved["providers"] == [
         {"providerType": "TOTP", "issuerName": "Acme"},
-        {"providerType": "SMS", "verificationCodeLifetime": 120, "smsVerificationMessageTemplate": "Acme code: ${code}"},
+        {
+            "providerType": "SMS",
+            "verificationCodeLifetime": 120,
+            "smsVerificationMessageTemplate": "Acme code: ${code}",
+        },
         {"providerType": "EMAIL", "verificationCodeLifetime": 300},
         {"providerType": "BACKUP_CODE", "codesQuantity": 5},
     ]
@@ -99,7 +109,9 @@ def test_sysadmin_changes_2fa_settings_through_the_form(page: Page, client: Any,
     assert saved["totalAllowedTimeForVerification"] == 900
     assert saved["enforceTwoFa"] is True
     users_filter = saved["enforcedUsersFilter"]
-    assert users_filter["type"] == "TENANT_ADMINISTRATORS"  # empty lists: every tenant administrator
+    assert (
+        users_filter["type"] == "TENANT_ADMINISTRATORS"
+    )  # empty lists: every tenant administrator
     assert not users_filter.get("tenantsIds") and not users_filter.get("tenantProfilesIds")
 
     # Reloaded, the form shows what was saved; switching the limit off sends null (no limit).
@@ -130,7 +142,9 @@ def test_lockout_then_unlock_and_2fa_reset_by_the_sysadmin(
     for _ in range(2):
         page.get_by_label("Code").fill(wrong)
         page.get_by_role("button", name="Continue").click()
-        expect(page.get_by_text("Verification code is incorrect. Check the code and try again.")).to_be_visible()
+        expect(
+            page.get_by_text("Verification code is incorrect. Check the code and try again.")
+        ).to_be_visible()
         page.get_by_label("Code").fill("")
     page.get_by_label("Code").fill(wrong)
     page.get_by_role("button", name="Continue").click()
@@ -168,7 +182,9 @@ def test_lockout_then_unlock_and_2fa_reset_by_the_sysadmin(
     page.get_by_role("button", name="Administrators of Tenant A").click()
     page.get_by_role("button", name=f"Reset two-factor authentication of {EMAIL}").click()
     page.locator("dialog#confirm").get_by_role("button", name="Reset").click()
-    expect(page.get_by_text(f"Two-factor authentication of {EMAIL} has been reset.")).to_be_visible()
+    expect(
+        page.get_by_text(f"Two-factor authentication of {EMAIL} has been reset.")
+    ).to_be_visible()
     sign_out(page)
     sign_in(page, EMAIL, PASSWORD)
     expect(page).to_have_url(re.compile(r"/account/security$"))
@@ -185,7 +201,9 @@ def test_new_tenant_admin_activates_and_resets_the_password(page: Page, containe
     page.get_by_role("button", name="Add tenant administrator").click()
     link = page.locator("#activation-link code")
     expect(link).to_have_text(re.compile(r"/api/noauth/activate\?activateToken="))
-    expect(page.locator("#admins-table tr[data-email='admin@globex.example']")).to_contain_text("Not activated")
+    expect(page.locator("#admins-table tr[data-email='admin@globex.example']")).to_contain_text(
+        "Not activated"
+    )
     activation = link.inner_text()
     sign_out(page)
 
@@ -217,7 +235,11 @@ def test_new_tenant_admin_activates_and_resets_the_password(page: Page, containe
     page.get_by_role("link", name="Forgot password?").click()
     page.get_by_label("Email").fill("admin@globex.example")
     page.get_by_role("button", name="Request password reset").click()
-    expect(page.get_by_text("If an account exists for this address, a password reset link is on its way.")).to_be_visible()
+    expect(
+        page.get_by_text(
+            "If an account exists for this address, a password reset link is on its way."
+        )
+    ).to_be_visible()
     mail = [m for m in outbox(container.config) if m["channel"] == "email"][-1]
     reset_link = re.search(r"https?://\S+resetToken=[\w-]+", mail["body"]).group(0)  # type: ignore[union-attr]
     page.goto(reset_link)
@@ -225,24 +247,33 @@ def test_new_tenant_admin_activates_and_resets_the_password(page: Page, containe
     page.get_by_label("New password", exact=True).fill("Globex-Pa55word3")
     page.get_by_label("New password again").fill("Globex-Pa55word3")
     page.get_by_role("button", name="Reset password").click()
-    expect(page.get_by_text("Your password has been reset. Please sign in with the new password.")).to_be_visible()
+    expect(
+        page.get_by_text("Your password has been reset. Please sign in with the new password.")
+    ).to_be_visible()
     sign_in(page, "admin@globex.example", "Globex-Pa55word3")
     expect(page).to_have_url(re.compile(r"/account/security$"))
 
 
-def test_security_settings_and_audit_log(page: Page, container: Any, client: Any, sysadmin_headers: Any) -> None:
+def test_security_settings_and_audit_log(
+    page: Page, container: Any, client: Any, sysadmin_headers: Any
+) -> None:
     sign_in_sysadmin(page)
     page.get_by_role("link", name="Security settings").click()
     expect(page).to_have_url(re.compile(r"/admin/security$"))
     ready(page)
     form = page.locator("#security-settings")
-    form.get_by_label("Maximum number of failed login attempts before the account is locked").fill("5")
+    form.get_by_label("Maximum number of failed login attempts before the account is locked").fill(
+        "5"
+    )
     form.get_by_label("Email to notify when a user account is locked").fill("alerts@example.com")
     form.get_by_role("button", name="Save").click()
     expect(form.get_by_text("Security settings saved.")).to_be_visible()
     shot(page, "admin-security-settings")
     saved = client.get("/api/admin/securitySettings", headers=sysadmin_headers).json()
-    assert saved["maxFailedLoginAttempts"] == 5 and saved["userLockoutNotificationEmail"] == "alerts@example.com"
+    assert (
+        saved["maxFailedLoginAttempts"] == 5
+        and saved["userLockoutNotificationEmail"] == "alerts@example.com"
+    )
 
     page.get_by_role("link", name="Audit log").click()
     table = page.locator("#audit-table")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -47,7 +48,9 @@ def test_authenticator_app_enrol_then_login_with_the_key_read_off_the_page(
     qr_png = SCREENSHOTS / "qr-code.png"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     qr.screenshot(path=str(qr_png))
-    decoded = subprocess.run(["zbarimg", "--raw", "-q", str(qr_png)], capture_output=True, text=True, check=True)
+    decoded = subprocess.run(
+        ["zbarimg", "--raw", "-q", str(qr_png)], capture_output=True, text=True, check=True
+    )
     assert decoded.stdout.strip() == auth_url
     shot(page, "enable-authenticator-app")
 
@@ -58,7 +61,9 @@ def test_authenticator_app_enrol_then_login_with_the_key_read_off_the_page(
     # A wrong code is refused with a sentence, then the right one activates.
     dialog.get_by_label("Enter the 6-digit code here").fill("12345")
     dialog.get_by_role("button", name="Activate").click()
-    expect(dialog.get_by_text("Enter the 6-digit code from your authenticator app.")).to_be_visible()
+    expect(
+        dialog.get_by_text("Enter the 6-digit code from your authenticator app.")
+    ).to_be_visible()
     dialog.get_by_label("Enter the 6-digit code here").fill(oathtool(secret, time.time() - 30))
     dialog.get_by_role("button", name="Activate").click()
     expect(dialog.get_by_text("Success!")).to_be_visible()
@@ -68,7 +73,9 @@ def test_authenticator_app_enrol_then_login_with_the_key_read_off_the_page(
     sign_out(page)
     sign_in(page, EMAIL, PASSWORD)
     expect(page).to_have_url(re.compile(r"/login/mfa$"))
-    expect(page.get_by_text("Please enter the security code from your authenticator app.")).to_be_visible()
+    expect(
+        page.get_by_text("Please enter the security code from your authenticator app.")
+    ).to_be_visible()
     shot(page, "verify-your-identity")
     page.get_by_label("Code").fill("00000a")
     page.get_by_role("button", name="Continue").click()
@@ -105,17 +112,27 @@ def test_email_and_sms_codes_from_the_outbox(
     page.get_by_role("switch", name="SMS").click()
     dialog.get_by_label("Phone number").fill("0501253652")
     dialog.get_by_role("button", name="Send code").click()
-    expect(dialog.get_by_text("Enter the phone number in international format, for example +12015550123.")).to_be_visible()
+    expect(
+        dialog.get_by_text(
+            "Enter the phone number in international format, for example +12015550123."
+        )
+    ).to_be_visible()
     dialog.get_by_label("Phone number").fill("+380501253652")
     dialog.get_by_role("button", name="Send code").click()
-    dialog.get_by_label("Verification code").fill("000000" if last_code(container, "sms") != "000000" else "111111")
+    dialog.get_by_label("Verification code").fill(
+        "000000" if last_code(container, "sms") != "000000" else "111111"
+    )
     dialog.get_by_role("button", name="Activate").click()
-    expect(dialog.get_by_text("Verification code is incorrect. Check the code and try again.")).to_be_visible()
+    expect(
+        dialog.get_by_text("Verification code is incorrect. Check the code and try again.")
+    ).to_be_visible()
     dialog.get_by_label("Verification code").fill(last_code(container, "sms"))
     dialog.get_by_role("button", name="Activate").click()
     expect(dialog.get_by_text("Success!")).to_be_visible()
     dialog.get_by_role("button", name="Done").click()
-    expect(page.get_by_text("Authentication codes are sent by text message to +380501253652")).to_be_visible()
+    expect(
+        page.get_by_text("Authentication codes are sent by text message to +380501253652")
+    ).to_be_visible()
     # Two methods: each can be made the main one; SMS (added last) is the main one now.
     sms_row = page.locator("li.row[data-provider='SMS']")
     expect(sms_row.get_by_label("Use as main two-factor authentication method")).to_be_checked()
@@ -125,7 +142,9 @@ def test_email_and_sms_codes_from_the_outbox(
     sms_before = count(container, "sms")
     sign_in(page, EMAIL, PASSWORD)
     expect(page).to_have_url(re.compile(r"/login/mfa$"))
-    expect(page.get_by_text("A security code has been sent to your phone at +38********52.")).to_be_visible()
+    expect(
+        page.get_by_text("A security code has been sent to your phone at +38********52.")
+    ).to_be_visible()
     expect(page.get_by_text(re.compile(r"Resend code in \d+ seconds"))).to_be_visible()
     sms_code = last_code(container, "sms", after=sms_before)
     # "Try another way" lists the methods; email sends its own code.
@@ -134,7 +153,11 @@ def test_email_and_sms_codes_from_the_outbox(
     shot(page, "try-another-way")
     email_before = count(container, "email")
     page.get_by_role("button", name=re.compile(r"^Email")).click()
-    expect(page.get_by_text(re.compile(r"A security code has been sent to your email address at \*+@example\.com\."))).to_be_visible()
+    expect(
+        page.get_by_text(
+            re.compile(r"A security code has been sent to your email address at \*+@example\.com\.")
+        )
+    ).to_be_visible()
     email_code = last_code(container, "email", after=email_before)
     page.get_by_label("Email code").fill(email_code)
     page.get_by_role("button", name="Continue").click()
@@ -154,7 +177,9 @@ def test_email_and_sms_codes_from_the_outbox(
     expect(page).to_have_url(re.compile(r"/account/security$"))
 
 
-def test_backup_code_works_once(page: Page, container: Any, client: Any, sysadmin_headers: Any) -> None:
+def test_backup_code_works_once(
+    page: Page, container: Any, client: Any, sysadmin_headers: Any
+) -> None:
     _user(container, client, sysadmin_headers)
     sign_in(page, EMAIL, PASSWORD)
     expect(page).to_have_url(re.compile(r"/account/security$"))
@@ -168,12 +193,14 @@ def test_backup_code_works_once(page: Page, container: Any, client: Any, sysadmi
     expect(codes_list).to_have_count(10)
     codes = [c.strip() for c in codes_list.all_inner_texts()]
     assert all(re.fullmatch(r"[0-9a-f]{16}", c) for c in codes), codes
-    expect(dialog.get_by_text("Once you leave this page, these codes cannot be shown again.")).to_be_visible()
+    expect(
+        dialog.get_by_text("Once you leave this page, these codes cannot be shown again.")
+    ).to_be_visible()
     shot(page, "backup-codes")
     with page.expect_download() as download:
         dialog.get_by_role("button", name="Download (txt)").click()
     assert download.value.suggested_filename == "backup-codes.txt"
-    assert open(download.value.path()).read().split() == codes
+    assert Path(download.value.path()).read_text().split() == codes
     dialog.get_by_role("button", name="Done").click()
     expect(page.get_by_text("10 single-use codes are active at this time")).to_be_visible()
 
@@ -192,16 +219,24 @@ def test_backup_code_works_once(page: Page, container: Any, client: Any, sysadmi
     expect(page.get_by_text("9 single-use codes are active at this time")).to_be_visible()
     sign_out(page)
     login_with_backup(codes[0])
-    expect(page.get_by_text("Verification code is incorrect. Check the code and try again.")).to_be_visible()
+    expect(
+        page.get_by_text("Verification code is incorrect. Check the code and try again.")
+    ).to_be_visible()
     expect(page).to_have_url(re.compile(r"/login/mfa$"))
     page.get_by_label("Backup code").fill(codes[1])
     page.get_by_role("button", name="Continue").click()
     expect(page).to_have_url(re.compile(r"/account/security$"))
 
     # A new set: confirmation, then ten fresh codes; the old ones are gone.
-    page.locator("li.row[data-provider='BACKUP_CODE']").get_by_role("button", name="Get new code").click()
+    page.locator("li.row[data-provider='BACKUP_CODE']").get_by_role(
+        "button", name="Get new code"
+    ).click()
     confirm = page.locator("dialog#confirm")
-    expect(confirm.get_by_text("If you get new backup codes, 8 remaining codes you have left will be unusable.")).to_be_visible()
+    expect(
+        confirm.get_by_text(
+            "If you get new backup codes, 8 remaining codes you have left will be unusable."
+        )
+    ).to_be_visible()
     confirm.get_by_role("button", name="Get new codes").click()
     expect(dialog.locator("#backup-codes li")).to_have_count(10)
     fresh = [c.strip() for c in dialog.locator("#backup-codes li").all_inner_texts()]
@@ -210,7 +245,9 @@ def test_backup_code_works_once(page: Page, container: Any, client: Any, sysadmi
 
     # Disabling asks first, then removes the method (and the backup codes with the last one).
     page.get_by_role("switch", name="Authenticator app").click()
-    expect(confirm.get_by_text("Are you sure you want to disable Authenticator app?")).to_be_visible()
+    expect(
+        confirm.get_by_text("Are you sure you want to disable Authenticator app?")
+    ).to_be_visible()
     confirm.get_by_role("button", name="Disable").click()
     expect(page.get_by_role("switch", name="Authenticator app")).not_to_be_checked()
     expect(page.get_by_role("switch", name="Backup code")).not_to_be_checked()
@@ -220,11 +257,21 @@ def test_backup_code_works_once(page: Page, container: Any, client: Any, sysadmi
     assert secret
 
 
-def test_forced_setup_with_an_email_code(page: Page, container: Any, client: Any, sysadmin_headers: Any) -> None:
-    _user(container, client, sysadmin_headers, enforceTwoFa=True, enforcedUsersFilter={"type": "ALL_USERS"})
+def test_forced_setup_with_an_email_code(
+    page: Page, container: Any, client: Any, sysadmin_headers: Any
+) -> None:
+    _user(
+        container,
+        client,
+        sysadmin_headers,
+        enforceTwoFa=True,
+        enforcedUsersFilter={"type": "ALL_USERS"},
+    )
     sign_in(page, EMAIL, PASSWORD)
     expect(page).to_have_url(re.compile(r"/login/force-mfa$"))
-    expect(page.get_by_role("heading", name="Two-factor authentication is required")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Two-factor authentication is required")
+    ).to_be_visible()
     # Backup codes are offered only once another method is set up.
     expect(page.get_by_role("button", name="Backup code")).to_have_count(0)
     shot(page, "forced-setup")
@@ -234,9 +281,49 @@ def test_forced_setup_with_an_email_code(page: Page, container: Any, client: Any
     dialog.get_by_role("button", name="Send code").click()
     dialog.get_by_label("Verification code").fill(last_code(container, "email"))
     dialog.get_by_role("button", name="Activate").click()
-    expect(dialog.get_by_text("Email authentication successfully enabled.", exact=False)).to_be_visible()
+    expect(
+        dialog.get_by_text("Email authentication successfully enabled.", exact=False)
+    ).to_be_visible()
     dialog.get_by_role("button", name="Done").click()
     expect(page.get_by_role("button", name="Backup code")).to_be_visible()
     page.get_by_role("button", name="Login").click()
     expect(page).to_have_url(re.compile(r"/account/security$"))
     expect(page.get_by_text(f"Authentication codes are sent via email to {EMAIL}")).to_be_visible()
+
+
+def test_too_many_requests_and_expired_verification_are_explained(
+    page: Page, container: Any, client: Any, sysadmin_headers: Any
+) -> None:
+    from sqlalchemy import update
+
+    from tests.twofa_helpers import enroll_totp, full_headers
+    from twostep.storage import tables as t
+
+    save_platform(client, sysadmin_headers, verificationCodeCheckRateLimit="1:900")
+    create_user(container, EMAIL, PASSWORD)
+    secret = enroll_totp(client, full_headers(client, EMAIL, PASSWORD))
+    valid = {oathtool(secret, time.time() + d) for d in (-60, -30, 0, 30)}
+    wrong = next(c for c in ("000000", "111111", "222222", "333333") if c not in valid)
+
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/login/mfa$"))
+    page.get_by_label("Code").fill(wrong)
+    page.get_by_role("button", name="Continue").click()
+    expect(
+        page.get_by_text("Verification code is incorrect. Check the code and try again.")
+    ).to_be_visible()
+    page.get_by_label("Code").fill(wrong)
+    page.get_by_role("button", name="Continue").click()
+    expect(
+        page.get_by_text("Too many requests to check verification code. Please wait and try again.")
+    ).to_be_visible()
+
+    # The verification window ends (the login attempt behind the token expires).
+    with container.db.transaction() as conn:
+        conn.execute(update(t.login_attempt).values(expires_at=0))
+    page.get_by_label("Code").fill(oathtool(secret))
+    page.get_by_role("button", name="Continue").click()
+    expect(
+        page.get_by_text("The time allowed for verification has run out. Please sign in again.")
+    ).to_be_visible()
+    expect(page.get_by_role("link", name="Sign in again")).to_be_visible()

@@ -19,17 +19,31 @@ from tests.support import SYSADMIN_EMAIL, SYSADMIN_PASSWORD
 from tests.twofa_helpers import enroll_totp, full_headers, save_platform
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "twostep" / "web" / "templates"
-PAGES = ["/login", "/login/createPassword?activateToken=x", "/login/resetPassword?resetToken=x",
-         "/login/resetPasswordRequest", "/activationLinkExpired", "/account/security", "/admin/2fa",
-         "/admin/tenants", "/admin/audit", "/admin/security", "/static/app.js", "/static/app.css"]
+PAGES = [
+    "/login",
+    "/login/createPassword?activateToken=x",
+    "/login/resetPassword?resetToken=x",
+    "/login/resetPasswordRequest",
+    "/activationLinkExpired",
+    "/account/security",
+    "/admin/2fa",
+    "/admin/tenants",
+    "/admin/audit",
+    "/admin/security",
+    "/static/app.js",
+    "/static/app.css",
+]
 
 
 def _session(client: httpx.Client) -> str:
     """Sign in through the UI endpoint like the page does; returns the CSRF token."""
     client.get("/login")
     csrf = client.cookies["ts_csrf"]
-    r = client.post("/ui/session/login", json={"username": SYSADMIN_EMAIL, "password": SYSADMIN_PASSWORD},
-                    headers={"X-CSRF-Token": csrf, "Origin": str(client.base_url).rstrip("/")})
+    r = client.post(
+        "/ui/session/login",
+        json={"username": SYSADMIN_EMAIL, "password": SYSADMIN_PASSWORD},
+        headers={"X-CSRF-Token": csrf, "Origin": str(client.base_url).rstrip("/")},
+    )
     assert r.status_code == 200, r.text
     assert "token" not in r.json()  # the page learns where to go, never the token
     return csrf
@@ -80,20 +94,37 @@ def test_inline_script_injected_into_a_page_does_not_run(page: Page) -> None:
 def test_session_cookie_attributes_http_and_https(container: Any, app: Any) -> None:
     with TestClient(app, base_url="http://testserver") as client:
         client.get("/login")
-        r = client.post("/ui/session/login", json={"username": SYSADMIN_EMAIL, "password": SYSADMIN_PASSWORD},
-                        headers={"X-CSRF-Token": client.cookies["ts_csrf"], "Origin": "http://testserver"})
+        r = client.post(
+            "/ui/session/login",
+            json={"username": SYSADMIN_EMAIL, "password": SYSADMIN_PASSWORD},
+            headers={"X-CSRF-Token": client.cookies["ts_csrf"], "Origin": "http://testserver"},
+        )
         cookie = r.headers["set-cookie"]
         assert cookie.startswith("ts_session=")
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
         assert "Secure" not in cookie
     with TestClient(app, base_url="https://testserver") as client:
         page = client.get("/login")
-        assert "__Host-ts_csrf=" in page.headers["set-cookie"] and "Secure" in page.headers["set-cookie"]
-        r = client.post("/ui/session/login", json={"username": SYSADMIN_EMAIL, "password": SYSADMIN_PASSWORD},
-                        headers={"X-CSRF-Token": client.cookies["__Host-ts_csrf"], "Origin": "https://testserver"})
+        assert (
+            "__Host-ts_csrf=" in page.headers["set-cookie"]
+            and "Secure" in page.headers["set-cookie"]
+        )
+        r = client.post(
+            "/ui/session/login",
+            json={"username": SYSADMIN_EMAIL, "password": SYSADMIN_PASSWORD},
+            headers={
+                "X-CSRF-Token": client.cookies["__Host-ts_csrf"],
+                "Origin": "https://testserver",
+            },
+        )
         cookie = r.headers["set-cookie"]
         assert cookie.startswith("__Host-ts_session=")
-        assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
+        assert (
+            "HttpOnly" in cookie
+            and "Secure" in cookie
+            and "SameSite=strict" in cookie
+            and "Path=/" in cookie
+        )
         assert "Domain" not in cookie
 
 
@@ -102,43 +133,71 @@ def test_cross_origin_and_csrf_less_requests_are_refused(live_server: Any) -> No
     with httpx.Client(base_url=live_server.url) as client:
         csrf = _session(client)
         origin = live_server.url
-        settings_before = client.get("/api/admin/securitySettings", headers={"X-CSRF-Token": csrf, "Origin": origin})
+        settings_before = client.get(
+            "/api/admin/securitySettings", headers={"X-CSRF-Token": csrf, "Origin": origin}
+        )
         assert settings_before.status_code == 200
         body = settings_before.json()
         body["maxFailedLoginAttempts"] = 3
         # A forged cross-site POST: the cookie rides along, no CSRF header -> refused, nothing written.
-        r = client.post("/api/admin/securitySettings", json=body, headers={"Origin": "https://evil.example"})
+        r = client.post(
+            "/api/admin/securitySettings", json=body, headers={"Origin": "https://evil.example"}
+        )
         assert r.status_code == 403 and "CSRF" in r.json()["message"]
         # Same origin but no CSRF header -> refused.
         r = client.post("/api/admin/securitySettings", json=body, headers={"Origin": origin})
         assert r.status_code == 403
         # A wrong CSRF token -> refused.
-        r = client.post("/api/admin/securitySettings", json=body, headers={"Origin": origin, "X-CSRF-Token": csrf + "x"})
+        r = client.post(
+            "/api/admin/securitySettings",
+            json=body,
+            headers={"Origin": origin, "X-CSRF-Token": csrf + "x"},
+        )
         assert r.status_code == 403
         # The right token from another origin -> refused.
-        r = client.post("/api/admin/securitySettings", json=body,
-                        headers={"Origin": "https://evil.example", "X-CSRF-Token": csrf})
+        r = client.post(
+            "/api/admin/securitySettings",
+            json=body,
+            headers={"Origin": "https://evil.example", "X-CSRF-Token": csrf},
+        )
         assert r.status_code == 403
         # Neither Origin nor Sec-Fetch-Site: refused (browsers always send one of them).
         r = client.post("/api/admin/securitySettings", json=body, headers={"X-CSRF-Token": csrf})
         assert r.status_code == 403
-        r = client.post("/api/admin/securitySettings", json=body,
-                        headers={"X-CSRF-Token": csrf, "Sec-Fetch-Site": "cross-site"})
+        r = client.post(
+            "/api/admin/securitySettings",
+            json=body,
+            headers={"X-CSRF-Token": csrf, "Sec-Fetch-Site": "cross-site"},
+        )
         assert r.status_code == 403
-        assert client.get("/api/admin/securitySettings", headers={"X-CSRF-Token": csrf, "Origin": origin}).json()[
-            "maxFailedLoginAttempts"] is None
+        assert (
+            client.get(
+                "/api/admin/securitySettings", headers={"X-CSRF-Token": csrf, "Origin": origin}
+            ).json()["maxFailedLoginAttempts"]
+            is None
+        )
         # A GET without the token is not authenticated by the cookie at all.
         assert client.get("/api/admin/securitySettings").status_code == 401
         # The UI's own endpoints, login included, need the token too.
         assert client.post("/ui/session/logout").status_code == 403
-        r = client.post("/ui/session/login", json={"username": SYSADMIN_EMAIL, "password": SYSADMIN_PASSWORD},
-                        headers={"Origin": origin})
+        r = client.post(
+            "/ui/session/login",
+            json={"username": SYSADMIN_EMAIL, "password": SYSADMIN_PASSWORD},
+            headers={"Origin": origin},
+        )
         assert r.status_code == 403
         # The legitimate request goes through.
-        r = client.post("/api/admin/securitySettings", json=body, headers={"Origin": origin, "X-CSRF-Token": csrf})
+        r = client.post(
+            "/api/admin/securitySettings",
+            json=body,
+            headers={"Origin": origin, "X-CSRF-Token": csrf},
+        )
         assert r.status_code == 200, r.text
-        r = client.post("/api/admin/securitySettings", json=body,
-                        headers={"Sec-Fetch-Site": "same-origin", "X-CSRF-Token": csrf})
+        r = client.post(
+            "/api/admin/securitySettings",
+            json=body,
+            headers={"Sec-Fetch-Site": "same-origin", "X-CSRF-Token": csrf},
+        )
         assert r.status_code == 200, r.text
 
 
@@ -146,29 +205,49 @@ def test_endpoints_that_return_tokens_are_closed_to_the_cookie_session(live_serv
     with httpx.Client(base_url=live_server.url) as client:
         csrf = _session(client)
         headers = {"X-CSRF-Token": csrf, "Origin": live_server.url}
-        for path in ("/api/auth/changePassword", "/api/auth/2fa/verification/check?providerType=TOTP&verificationCode=1",
-                     "/api/auth/2fa/login", "/api/auth/token"):
+        for path in (
+            "/api/auth/changePassword",
+            "/api/auth/2fa/verification/check?providerType=TOTP&verificationCode=1",
+            "/api/auth/2fa/login",
+            "/api/auth/token",
+        ):
             r = client.post(path, json={}, headers=headers)
             assert r.status_code == 403, path
             assert "token" not in r.text.lower().replace("tokens", "")
 
 
-def test_api_clients_with_bearer_headers_are_unaffected(client: TestClient, sysadmin_headers: Any) -> None:
+def test_api_clients_with_bearer_headers_are_unaffected(
+    client: TestClient, sysadmin_headers: Any
+) -> None:
     # No cookie, no CSRF header: the ThingsBoard API keeps working for tb-rest-client & co.
     assert client.get("/api/auth/user", headers=sysadmin_headers).status_code == 200
-    assert client.post("/api/2fa/settings", headers=sysadmin_headers, json={"providers": []}).status_code in (200, 400)
-    assert "content-security-policy" not in client.get("/api/auth/user", headers=sysadmin_headers).headers
+    assert client.post(
+        "/api/2fa/settings", headers=sysadmin_headers, json={"providers": []}
+    ).status_code in (200, 400)
+    assert (
+        "content-security-policy"
+        not in client.get("/api/auth/user", headers=sysadmin_headers).headers
+    )
 
 
 @pytest.mark.parametrize("width", [375])
-def test_pages_are_readable_at_375px(browser: Any, live_server: Any, container: Any, client: TestClient,
-                                     sysadmin_headers: Any, width: int) -> None:
+def test_pages_are_readable_at_375px(
+    browser: Any,
+    live_server: Any,
+    container: Any,
+    client: TestClient,
+    sysadmin_headers: Any,
+    width: int,
+) -> None:
     save_platform(client, sysadmin_headers)
     create_user(container, "narrow@example.com", "user-Pa55word")
     secret = enroll_totp(client, full_headers(client, "narrow@example.com", "user-Pa55word"))
-    context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 800})
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": width, "height": 800}
+    )
     page = context.new_page()
     try:
+
         def fits(name: str) -> None:
             ready(page)
             overflow = page.evaluate("document.documentElement.scrollWidth")
@@ -197,10 +276,18 @@ def test_pages_are_readable_at_375px(browser: Any, live_server: Any, container: 
         context.close()
 
 
-def test_every_input_has_a_label(page: Page, container: Any, client: TestClient, sysadmin_headers: Any) -> None:
+def test_every_input_has_a_label(
+    page: Page, container: Any, client: TestClient, sysadmin_headers: Any
+) -> None:
     save_platform(client, sysadmin_headers)
     sign_in_sysadmin(page)
-    for path in ("/account/security", "/admin/2fa", "/admin/tenants", "/admin/audit", "/admin/security"):
+    for path in (
+        "/account/security",
+        "/admin/2fa",
+        "/admin/tenants",
+        "/admin/audit",
+        "/admin/security",
+    ):
         page.goto(path)
         ready(page)
         unlabeled = page.evaluate(
@@ -209,3 +296,11 @@ def test_every_input_has_a_label(page: Page, container: Any, client: TestClient,
                ).map((el) => el.id || el.name)"""
         )
         assert unlabeled == [], (path, unlabeled)
+
+
+def test_server_rendered_qr_svg_is_inert() -> None:
+    from twostep.web.ui.endpoints import qr_svg
+
+    svg = qr_svg("otpauth://totp/ThingsBoard:a@example.com?issuer=ThingsBoard&secret=" + "A" * 32)
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert "<script" not in svg and "style=" not in svg and "<style" not in svg and " on" not in svg

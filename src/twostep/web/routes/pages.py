@@ -43,13 +43,18 @@ def _to_login() -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
-def _full_page(request: Request, template: str, title: str, page: str, *, sysadmin: bool = False) -> Response:
+def _full_page(
+    request: Request, template: str, title: str, page: str, *, sysadmin: bool = False
+) -> Response:
     principal = session_principal(request)
     if principal is None or principal.authority not in FULL:
         return _to_login()
     if sysadmin and principal.authority != Authority.SYS_ADMIN:
         return render(
-            "message.html", status=403, title="Not allowed", page="message",
+            "message.html",
+            status=403,
+            title="Not allowed",
+            page="message",
             text="This page is for the system administrator.",
         )
     return _page(template, title, page, principal)
@@ -84,7 +89,12 @@ def force_mfa_page(request: Request) -> Response:
     principal = session_principal(request)
     if principal is None or principal.authority != Authority.MFA_CONFIGURATION_TOKEN:
         return _to_login()
-    return _page("force_mfa.html", "Two-factor authentication is required", "force-mfa", email_hint=principal.email)
+    return _page(
+        "force_mfa.html",
+        "Two-factor authentication is required",
+        "force-mfa",
+        email_hint=principal.email,
+    )
 
 
 @router.get("/login/createPassword")
@@ -105,7 +115,9 @@ def reset_request_page() -> Response:
 @router.get("/activationLinkExpired")
 def activation_expired() -> Response:
     return _page(
-        "message.html", "Activation link expired", "message",
+        "message.html",
+        "Activation link expired",
+        "message",
         text="Ask your administrator for a new activation link.",
     )
 
@@ -113,7 +125,9 @@ def activation_expired() -> Response:
 @router.get("/passwordResetLinkExpired")
 def reset_expired() -> Response:
     return _page(
-        "message.html", "Password reset link expired", "message",
+        "message.html",
+        "Password reset link expired",
+        "message",
         text="Request a new password reset.",
     )
 
@@ -125,12 +139,16 @@ def security_page(request: Request) -> Response:
 
 @router.get("/admin/2fa")
 def admin_twofa_page(request: Request) -> Response:
-    return _full_page(request, "admin_2fa.html", "Two-factor authentication", "admin-2fa", sysadmin=True)
+    return _full_page(
+        request, "admin_2fa.html", "Two-factor authentication", "admin-2fa", sysadmin=True
+    )
 
 
 @router.get("/admin/security")
 def admin_security_page(request: Request) -> Response:
-    return _full_page(request, "admin_security.html", "Security settings", "admin-security", sysadmin=True)
+    return _full_page(
+        request, "admin_security.html", "Security settings", "admin-security", sysadmin=True
+    )
 
 
 @router.get("/admin/tenants")

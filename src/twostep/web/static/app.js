@@ -418,6 +418,7 @@
       const text = $('#mfa-countdown');
       const resend = $('#mfa-resend-btn');
       resend.hidden = true;
+      $('#mfa-resend-ready').textContent = '';
       let left = seconds;
       const tick = () => {
         if (left <= 0) {
@@ -425,6 +426,7 @@
           timer = null;
           text.textContent = '';
           resend.hidden = false;
+          $('#mfa-resend-ready').textContent = 'You can now ask for a new code.';
           return;
         }
         text.textContent = 'Resend code in ' + left + ' seconds';

@@ -23,5 +23,9 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Just inside an outermost observability middleware (so it still sees the UI's refusals);
     # otherwise outermost. user_middleware[0] is the outermost layer.
-    outer = [i for i, m in enumerate(app.user_middleware) if m.cls.__name__ == "ObservabilityMiddleware"]
+    outer = [
+        i
+        for i, m in enumerate(app.user_middleware)
+        if getattr(m.cls, "__name__", "") == "ObservabilityMiddleware"
+    ]
     app.user_middleware.insert(outer[0] + 1 if outer else 0, Middleware(UiSessionMiddleware))

@@ -8,7 +8,7 @@ identify the caller from the cookie. Errors are the API's ThingsBoard-shaped bod
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Annotated, Any
 
 import segno
 from fastapi import APIRouter, Body, Request
@@ -32,6 +32,7 @@ from twostep.web.requests import base_url
 from twostep.web.ui import session as s
 
 router = APIRouter(include_in_schema=False)
+BodyArg = Annotated[Any, Body()]
 
 HOME = "/account/security"
 NEXT_BY_SCOPE = {
@@ -70,7 +71,7 @@ def _session_answer(request: Request, result: dict[str, Any]) -> JSONResponse:
 
 
 @router.post("/ui/session/login")
-def login(request: Request, container: ContainerDep, body: Any = Body(None)) -> JSONResponse:
+def login(request: Request, container: ContainerDep, body: BodyArg = None) -> JSONResponse:
     try:
         username, password = _strings(body, "username", "password")
     except BadRequest:
@@ -83,7 +84,7 @@ def login(request: Request, container: ContainerDep, body: Any = Body(None)) -> 
 
 @router.post("/ui/session/verify")
 def verify(
-    request: Request, principal: PreVerification, container: ContainerDep, body: Any = Body(None)
+    request: Request, principal: PreVerification, container: ContainerDep, body: BodyArg = None
 ) -> JSONResponse:
     provider, code = _strings(body, "providerType", "verificationCode")
     pair = twofa_login.check(
@@ -102,7 +103,7 @@ def config_login(
 
 
 @router.post("/ui/session/activate")
-def activate(request: Request, container: ContainerDep, body: Any = Body(None)) -> JSONResponse:
+def activate(request: Request, container: ContainerDep, body: BodyArg = None) -> JSONResponse:
     token, password = _strings(body, "activateToken", "password")
     result = auth.activate(
         container,
@@ -117,7 +118,7 @@ def activate(request: Request, container: ContainerDep, body: Any = Body(None)) 
 
 @router.post("/ui/session/change-password")
 def change_password(
-    request: Request, principal: AnyUser, container: ContainerDep, body: Any = Body(None)
+    request: Request, principal: AnyUser, container: ContainerDep, body: BodyArg = None
 ) -> JSONResponse:
     current, new = _strings(body, "currentPassword", "newPassword")
     pair = auth.change_password(container, user_id=principal.user_id, current=current, new=new)
@@ -128,7 +129,11 @@ def change_password(
 def logout(request: Request, container: ContainerDep) -> JSONResponse:
     try:
         principal = authenticate(request)
-        if principal.authority in (Authority.SYS_ADMIN, Authority.TENANT_ADMIN, Authority.CUSTOMER_USER):
+        if principal.authority in (
+            Authority.SYS_ADMIN,
+            Authority.TENANT_ADMIN,
+            Authority.CUSTOMER_USER,
+        ):
             auth.logout(
                 container,
                 user_id=principal.user_id,
@@ -146,8 +151,17 @@ def qr_svg(uri: str) -> str:
     """The provisioning URI as an inline SVG QR code (no scripts, no style attributes)."""
     buffer = io.BytesIO()
     segno.make(uri, error="m").save(
-        buffer, kind="svg", xmldecl=False, svgns=True, nl=False, scale=5, border=4,
-        dark="#000", light="#fff", svgclass="qr-code", lineclass=None,
+        buffer,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        nl=False,
+        scale=5,
+        border=4,
+        dark="#000",
+        light="#fff",
+        svgclass="qr-code",
+        lineclass=None,
     )
     return buffer.getvalue().decode()
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,7 +44,7 @@ def _cookies(raw: bytes | None) -> dict[str, str]:
     jar: SimpleCookie = SimpleCookie()
     try:
         jar.load(raw.decode("latin-1"))
-    except Exception:  # a malformed Cookie header means no cookies, never a 500
+    except (CookieError, ValueError):  # a malformed Cookie header means no cookies, never a 500
         return {}
     return {k: m.value for k, m in jar.items()}
 
@@ -106,8 +106,11 @@ class UiSessionMiddleware:
                 await _refuse(send, CSRF_REFUSED)
                 return
             scope = _with_token(scope, token)
-        elif is_api and token and b"authorization" not in headers and (
-            b"x-authorization" not in headers
+        elif (
+            is_api
+            and token
+            and b"authorization" not in headers
+            and (b"x-authorization" not in headers)
         ):
             if csrf_ok():
                 if TOKEN_RETURNING.match(path):

@@ -42,7 +42,9 @@ def session_principal(request: Request) -> Principal | None:
     if not token:
         return None
     headers = [
-        (k, v) for k, v in request.scope["headers"] if k not in (b"authorization", b"x-authorization")
+        (k, v)
+        for k, v in request.scope["headers"]
+        if k not in (b"authorization", b"x-authorization")
     ]
     headers.append((b"x-authorization", f"Bearer {token}".encode("latin-1")))
     probe = StarletteRequest({**request.scope, "headers": headers})
