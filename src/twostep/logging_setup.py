@@ -25,6 +25,8 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
 
 # Values that must never be printed even if a message or an `extra` carries them.
 _SECRET_PATTERNS = [
+    # SQLAlchemy error text quotes the bound parameters of the failed statement: never print them.
+    (re.compile(r"\[parameters: [^\n]*"), "[parameters: redacted]"),
     # Bearer tokens and JWTs anywhere.
     (re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"), "Bearer [redacted]"),
     (re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),

@@ -94,9 +94,10 @@ def test_unknown_users_lock_out_too(client, sysadmin_headers) -> None:  # type: 
     assert answers[-1] == "User account is locked due to security policy"
 
 
-def test_refresh_logout_and_revocation(container, client) -> None:  # type: ignore[no-untyped-def]
+def test_refresh_rotates_and_logout_ends_the_login(container, client) -> None:  # type: ignore[no-untyped-def]
     create_user(container, EMAIL, PASSWORD)
     pair = _login(client).json()
+    other_login = _login(client).json()
     r = client.post("/api/auth/token", json={"refreshToken": pair["refreshToken"]})
     assert r.status_code == 200
     fresh = r.json()
@@ -105,12 +106,22 @@ def test_refresh_logout_and_revocation(container, client) -> None:  # type: igno
     # An access token is not a refresh token.
     r = client.post("/api/auth/token", json={"refreshToken": pair["token"]})
     assert r.status_code == 401
-    # Logout kills that pair only.
-    assert client.post("/api/auth/logout", headers=bearer(pair["token"])).status_code == 200
-    assert client.get("/api/auth/user", headers=bearer(pair["token"])).status_code == 401
-    r = client.post("/api/auth/token", json={"refreshToken": pair["refreshToken"]})
+    # Logout ends the whole login (the pair and the pairs refreshed from it), not other logins.
+    assert client.post("/api/auth/logout", headers=bearer(fresh["token"])).status_code == 200
+    for ended in (pair, fresh):
+        assert client.get("/api/auth/user", headers=bearer(ended["token"])).status_code == 401
+    r = client.post("/api/auth/token", json={"refreshToken": fresh["refreshToken"]})
     assert r.status_code == 401 and r.json()["message"] == "Token is outdated"
-    assert client.get("/api/auth/user", headers=bearer(fresh["token"])).status_code == 200
+    assert client.get("/api/auth/user", headers=bearer(other_login["token"])).status_code == 200
+
+
+def test_a_refresh_token_replayed_ends_its_family(container, client) -> None:  # type: ignore[no-untyped-def]
+    create_user(container, EMAIL, PASSWORD)
+    pair = _login(client).json()
+    first = client.post("/api/auth/token", json={"refreshToken": pair["refreshToken"]}).json()
+    # The same refresh token again (a thief racing the owner): refused, and the family ends.
+    assert client.post("/api/auth/token", json={"refreshToken": pair["refreshToken"]}).status_code == 401
+    assert client.get("/api/auth/user", headers=bearer(first["token"])).status_code == 401
 
 
 def test_change_password_revokes_every_token(container, client) -> None:  # type: ignore[no-untyped-def]

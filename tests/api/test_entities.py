@@ -638,7 +638,7 @@ def test_activation_mail_default_and_link(
     assert len(mails) == 1 and mails[0]["subject"] == "Your account activation on Thingsboard"
     link = client.get(f"/api/user/{r.json()['id']['id']}/activationLink", headers=world.a)
     assert link.headers["content-type"].startswith("text/plain")
-    assert link.text.startswith("http://testserver/api/noauth/activate?activateToken=")
+    assert link.text.startswith("http://testserver:80/api/noauth/activate?activateToken=")
     assert link.text in mails[0]["body"]
     assert len(parse_qs(urlparse(link.text).query)["activateToken"][0]) == 40
     info = client.get(

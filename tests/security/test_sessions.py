@@ -32,7 +32,10 @@ def _pair(client, account) -> dict[str, str]:  # type: ignore[no-untyped-def]
 def _alive(client, pair: dict[str, str]) -> tuple[bool, bool]:  # type: ignore[no-untyped-def]
     """(access token accepted, refresh token accepted)."""
     access = client.get("/api/auth/user", headers=bearer(pair["token"])).status_code == 200
-    refresh = client.post("/api/auth/token", json={"refreshToken": pair["refreshToken"]}).status_code == 200
+    refresh = (
+        client.post("/api/auth/token", json={"refreshToken": pair["refreshToken"]}).status_code
+        == 200
+    )
     return access, refresh
 
 
@@ -52,12 +55,17 @@ def devices(client, victim):  # type: ignore[no-untyped-def]
 
 
 def test_logout_kills_the_pair(client, devices) -> None:  # type: ignore[no-untyped-def]
-    assert client.post("/api/auth/logout", headers=bearer(devices["laptop"]["token"])).status_code == 200
+    assert (
+        client.post("/api/auth/logout", headers=bearer(devices["laptop"]["token"])).status_code
+        == 200
+    )
     assert _alive(client, devices["laptop"]) == (False, False)
     assert _alive(client, devices["phone"]) == (True, True)  # only that device signed out
 
 
-def test_a_password_change_kills_the_other_sessions_and_pending_second_steps(client, victim, devices) -> None:  # type: ignore[no-untyped-def]
+def test_a_password_change_kills_the_other_sessions_and_pending_second_steps(
+    client, victim, devices
+) -> None:  # type: ignore[no-untyped-def]
     r = client.post(
         "/api/auth/changePassword",
         headers=bearer(devices["laptop"]["token"]),
@@ -69,16 +77,25 @@ def test_a_password_change_kills_the_other_sessions_and_pending_second_steps(cli
     assert client.get("/api/auth/user", headers=bearer(r.json()["token"])).status_code == 200
 
 
-def test_a_password_reset_kills_every_session_and_pending_second_step(container, client, victim, devices) -> None:  # type: ignore[no-untyped-def]
+def test_a_password_reset_kills_every_session_and_pending_second_step(
+    container, client, victim, devices
+) -> None:  # type: ignore[no-untyped-def]
     client.post("/api/noauth/resetPasswordByEmail", json={"email": victim.email})
     token = re.search(r"resetToken=([\w-]+)", outbox(container.config)[-1]["body"]).group(1)  # type: ignore[union-attr]
-    assert client.post("/api/noauth/resetPassword", json={"resetToken": token, "password": "reset-Pa55word"}).status_code == 200
+    assert (
+        client.post(
+            "/api/noauth/resetPassword", json={"resetToken": token, "password": "reset-Pa55word"}
+        ).status_code
+        == 200
+    )
     assert _alive(client, devices["laptop"]) == (False, False)
     assert _alive(client, devices["phone"]) == (False, False)
     assert client.get("/api/auth/2fa/providers", headers=devices["pending"]).status_code == 401
 
 
-def test_an_administrator_disable_kills_everything_and_enable_revives_nothing(client, sysadmin_headers, victim, devices) -> None:  # type: ignore[no-untyped-def]
+def test_an_administrator_disable_kills_everything_and_enable_revives_nothing(
+    client, sysadmin_headers, victim, devices
+) -> None:  # type: ignore[no-untyped-def]
     url = f"/api/user/{victim.id}/userCredentialsEnabled?userCredentialsEnabled="
     assert client.post(url + "false", headers=sysadmin_headers).status_code == 200
     assert _alive(client, devices["laptop"]) == (False, False)
@@ -99,15 +116,27 @@ def test_a_2fa_lockout_kills_every_session(client, victim, devices) -> None:  # 
 def test_a_password_lockout_kills_every_session(client, sysadmin_headers, victim, devices) -> None:  # type: ignore[no-untyped-def]
     settings = client.get("/api/admin/securitySettings", headers=sysadmin_headers).json()
     settings["maxFailedLoginAttempts"] = 2
-    assert client.post("/api/admin/securitySettings", headers=sysadmin_headers, json=settings).status_code == 200
+    assert (
+        client.post(
+            "/api/admin/securitySettings", headers=sysadmin_headers, json=settings
+        ).status_code
+        == 200
+    )
     for i in range(3):
         client.post("/api/auth/login", json={"username": victim.email, "password": f"wrong-{i}"})
     assert _alive(client, devices["phone"]) == (False, False)
     assert client.get("/api/auth/2fa/providers", headers=devices["pending"]).status_code == 401
 
 
-def test_an_administrator_removing_the_last_factor_kills_every_session(client, sysadmin_headers, victim, devices) -> None:  # type: ignore[no-untyped-def]
-    assert client.delete(f"/api/2fa/{victim.id}/config?providerType=TOTP", headers=sysadmin_headers).status_code == 200
+def test_an_administrator_removing_the_last_factor_kills_every_session(
+    client, sysadmin_headers, victim, devices
+) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        client.delete(
+            f"/api/2fa/{victim.id}/config?providerType=TOTP", headers=sysadmin_headers
+        ).status_code
+        == 200
+    )
     assert _alive(client, devices["laptop"]) == (False, False)
     assert client.get("/api/auth/2fa/providers", headers=devices["pending"]).status_code == 401
 
@@ -135,24 +164,16 @@ def test_a_second_login_of_another_user_does_not_share_anything(container, clien
     assert _alive(client, b) == (True, True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: /api/auth/token issues a new session and leaves the old one live, so a refresh "
-    "token stays usable after it was exchanged (no rotation) and after logout of the pair it was "
-    "exchanged for (see report).",
-)
 def test_a_refresh_token_is_single_use(client, devices) -> None:  # type: ignore[no-untyped-def]
     first = devices["laptop"]
     r = client.post("/api/auth/token", json={"refreshToken": first["refreshToken"]})
     assert r.status_code == 200
-    assert client.post("/api/auth/token", json={"refreshToken": first["refreshToken"]}).status_code == 401
+    assert (
+        client.post("/api/auth/token", json={"refreshToken": first["refreshToken"]}).status_code
+        == 401
+    )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: logout revokes only the session of the presented pair; the pair it was refreshed "
-    "from stays valid, so a stolen refresh token survives the user's logout (see report).",
-)
 def test_logout_after_a_refresh_ends_the_whole_login(client, devices) -> None:  # type: ignore[no-untyped-def]
     first = devices["laptop"]
     second = client.post("/api/auth/token", json={"refreshToken": first["refreshToken"]}).json()

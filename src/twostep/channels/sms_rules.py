@@ -7,8 +7,8 @@ import re
 from typing import Protocol
 
 from twostep.channels.errors import ChannelConfigError, ChannelSendError
+from twostep.domain.contacts import is_e164
 
-E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 MAX_SMS_LENGTH = 1600  # Twilio's and SNS's limit; ThingsBoard truncates to it
 
 INVALID_NUMBER = "Invalid phone number format. Phone number must be in E.164 format."
@@ -28,8 +28,6 @@ class SmsSender(Protocol):
         """Deliver one message or raise ChannelSendError."""
 
 
-def is_e164(number: str) -> bool:
-    return bool(E164.fullmatch(number))
 
 
 def validate_number(number: str | None) -> str:

@@ -9,12 +9,12 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from twostep.domain.authority import USER_AUTHORITIES, Authority
+from twostep.domain.contacts import is_email
 from twostep.domain.errors import BadRequest
 from twostep.domain.ids import NULL_UUID
 
 MAX_LENGTH = 255  # @Length default, and the width of the VARCHAR columns
 
-EMAIL = re.compile(r"^[A-Z0-9_!#$%&'*+/=?`{|}~^.-]+@[A-Z0-9.-]+\.[A-Z]{2,}$", re.IGNORECASE)
 
 # @NoXss stands in front of stored text that the UI renders; markup of any kind is refused.
 # NUL is refused too: PostgreSQL text cannot hold it (it would be a 500, not a 400).
@@ -39,7 +39,7 @@ def check_fields(fields: Iterable[Field]) -> None:
 
 
 def check_email_format(email: str) -> None:
-    if not EMAIL.match(email):
+    if not is_email(email):
         raise BadRequest(f"Invalid email address format '{email}'!")
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
+from twostep.domain.contacts import is_email
 from twostep.domain.errors import BadRequest
 
 DEFAULTS: dict[str, Any] = {
@@ -30,7 +30,6 @@ DEFAULTS: dict[str, Any] = {
     "notifyOnFailedSecondFactor": True,
 }
 
-_EMAIL = re.compile(r"^[A-Z0-9_!#$%&'*+/=?`{|}~^.-]+@[A-Z0-9.-]+\.[A-Z]{2,}$", re.IGNORECASE)
 _INT_FIELDS = ("minimumLength", "maximumLength", "minimumUppercaseLetters", "minimumLowercaseLetters",
                "minimumDigits", "minimumSpecialCharacters", "passwordExpirationPeriodDays",
                "passwordReuseFrequencyDays")
@@ -80,7 +79,7 @@ def validate(body: Any) -> dict[str, Any]:
     if attempts is not None and (not _is_int(attempts) or not 0 <= attempts <= 65535):
         problems.append("maxFailedLoginAttempts must be between 0 and 65535")
     address = body.get("userLockoutNotificationEmail")
-    if address not in (None, "") and (not isinstance(address, str) or not _EMAIL.match(address)):
+    if address not in (None, "") and not is_email(address):
         problems.append("userLockoutNotificationEmail must be a well-formed email address")
     secret_len = body.get("mobileSecretKeyLength")
     if secret_len is not None and (not _is_int(secret_len) or secret_len < 1):

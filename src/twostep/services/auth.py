@@ -184,15 +184,17 @@ def refresh(c: Container, refresh_token: str) -> dict[str, str]:
     claims = c.tokens.decode(refresh_token)
     if claims.authority != Authority.REFRESH_TOKEN:
         raise AuthenticationFailed("Invalid Refresh Token scope")
-    if not c.tokens.session_is_live(claims.session_id):
-        raise AuthenticationFailed("Token is outdated")
     with c.db.read() as conn:
         row = users_repo.by_id(conn, claims.user_id)
     if row is None:
         raise AuthenticationFailed(INVALID)
     if not row.enabled:
         raise AuthenticationFailed(NOT_ACTIVE)
-    return c.tokens.issue_pair(users_repo.identity(row))
+    # Rotation: each refresh token works once (ThingsBoard leaves it valid until it expires).
+    pair = c.tokens.rotate(claims.session_id, users_repo.identity(row))
+    if pair is None:
+        raise AuthenticationFailed("Token is outdated")
+    return pair
 
 
 def logout(

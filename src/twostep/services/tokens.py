@@ -55,10 +55,11 @@ class TokenService:
 
     # -- issuing --------------------------------------------------------------------------------
 
-    def issue_pair(self, user: UserIdentity, conn=None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    def issue_pair(self, user: UserIdentity, conn=None, family_id: uuid.UUID | None = None) -> dict[str, str]:  # type: ignore[no-untyped-def]
         """A new session and its access/refresh pair (ThingsBoard: new sessionId per pair).
 
-        With `conn`, the session row joins the caller's transaction."""
+        With `conn`, the session row joins the caller's transaction; `family_id` ties a refreshed
+        pair to the login it came from."""
         now = now_ms()
         session_id = uuid.uuid4()
         row = t.auth_session.insert().values(
@@ -67,6 +68,7 @@ class TokenService:
             created_time=now,
             expires_at=now + self.refresh_ttl * 1000,
             revoked=False,
+            family_id=family_id or session_id,
         )
         if conn is not None:
             conn.execute(row)
@@ -176,9 +178,36 @@ class TokenService:
 
     @staticmethod
     def revoke_session(conn, session_id: uuid.UUID) -> None:  # type: ignore[no-untyped-def]
-        conn.execute(
-            update(t.auth_session).where(t.auth_session.c.id == session_id).values(revoked=True)
-        )
+        """Logout: the presented pair and every pair refreshed from the same login."""
+        family = conn.execute(
+            select(t.auth_session.c.family_id).where(t.auth_session.c.id == session_id)
+        ).scalar()
+        condition = t.auth_session.c.id == session_id
+        if family is not None:
+            condition = condition | (t.auth_session.c.family_id == family)
+        conn.execute(update(t.auth_session).where(condition).values(revoked=True))
+
+    def rotate(self, session_id: uuid.UUID | None, user: UserIdentity) -> dict[str, str] | None:
+        """Exchange a refresh token once: its session ends and a new pair joins the family. A
+        token whose session already ended (used twice: one of the two is a thief) ends the family."""
+        if session_id is None:
+            return None
+        now = now_ms()
+        s_ = t.auth_session.c
+        with self._db.transaction() as conn:
+            row = conn.execute(select(s_.family_id, s_.expires_at).where(s_.id == session_id)).first()
+            if row is None:
+                return None
+            won = conn.execute(
+                update(t.auth_session)
+                .where(s_.id == session_id, s_.revoked.is_(False), s_.expires_at > now)
+                .values(revoked=True)
+            ).rowcount
+            if won != 1:
+                if row.family_id is not None:
+                    conn.execute(update(t.auth_session).where(s_.family_id == row.family_id).values(revoked=True))
+                return None
+            return self.issue_pair(user, conn=conn, family_id=row.family_id or session_id)
 
     @staticmethod
     def revoke_user(conn, user_id: uuid.UUID) -> None:  # type: ignore[no-untyped-def]

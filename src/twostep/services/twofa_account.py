@@ -8,7 +8,6 @@ the exact address they went to and stored only as keyed hashes.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 
 from twostep.bootstrap import Container
+from twostep.domain.contacts import is_e164, is_email
 from twostep.domain.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -34,8 +34,6 @@ from twostep.storage import tables as t
 
 log = logging.getLogger("twostep.twofa")
 
-E164 = re.compile(r"^\+[1-9]\d{1,14}$")
-EMAIL = re.compile(r"^[A-Z0-9_!#$%&'*+/=?`{|}~^.-]+@[A-Z0-9.-]+\.[A-Z]{2,}$", re.IGNORECASE)
 INCORRECT = "Verification code is incorrect"
 SETUP_ATTEMPTS = 10  # per provider and user in SETUP_WINDOW_S: setup codes cannot be brute-forced
 SETUP_WINDOW_S = 900
@@ -128,12 +126,12 @@ def _validate_target(body: Submitted) -> str:
     if body.type == ProviderType.SMS:
         if not body.phone or not body.phone.strip():
             raise BadRequest("Validation error: phoneNumber must not be blank")
-        if not E164.match(body.phone):
+        if not is_e164(body.phone):
             raise BadRequest("Validation error: phoneNumber is not of E.164 format")
         return body.phone
     if not body.email or not body.email.strip():
         raise BadRequest("Validation error: email must not be blank")
-    if len(body.email) > 255 or not EMAIL.match(body.email):
+    if not is_email(body.email):
         raise BadRequest("Validation error: email must be a well-formed email address")
     return body.email
 

@@ -124,7 +124,11 @@ auth_session = Table(
     Column("created_time", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("revoked", Boolean, nullable=False, default=False),
+    # Every pair refreshed from one login shares its family: logout ends the whole family, and a
+    # refresh token presented twice (stolen and raced) revokes it too.
+    Column("family_id", Uuid),
     Index("ix_auth_session_user", "user_id"),
+    Index("ix_auth_session_family", "family_id"),
 )
 
 admin_settings = Table(

@@ -21,8 +21,21 @@ async def json_body(request: Request) -> Any:
 
 
 def base_url(request: Request) -> str:
-    """Links sent by email use the configured base URL; without one, the request's own origin."""
-    configured = request.app.state.container.config.base_url
-    if configured:
+    """The base of links sent by email. Never the request's Host (or X-Forwarded-Host) header: an
+    unauthenticated caller could otherwise mail a victim a reset link to the caller's own host.
+
+    In order: TWOSTEP_BASE_URL; the `general` admin setting's baseUrl (ThingsBoard's key); the
+    address of the socket that accepted the request."""
+    container = request.app.state.container
+    if container.config.base_url:
+        return str(container.config.base_url).rstrip("/")
+    from twostep.services import settings_store
+
+    with container.db.read() as conn:
+        general = settings_store.get(conn, "general") or {}
+    configured = general.get("baseUrl")
+    if isinstance(configured, str) and configured.startswith(("http://", "https://")):
         return configured.rstrip("/")
-    return f"{request.url.scheme}://{request.url.netloc}"
+    host, port = request.scope.get("server") or ("127.0.0.1", 8080)
+    host = f"[{host}]" if ":" in str(host) else host
+    return f"http://{host}:{port}"
