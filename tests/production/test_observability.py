@@ -139,3 +139,20 @@ def test_readiness_is_503_in_the_error_shape_when_the_limiter_is_down(
     body = r.json()
     assert {"status", "message", "errorCode", "timestamp"} <= set(body)
     assert body["status"] == 503 and body["checks"]["limiter"] == "DOWN"
+
+
+def test_formatter_drops_sql_parameters_from_tracebacks() -> None:
+    try:
+        raise RuntimeError(
+            "(psycopg.errors.UniqueViolation) duplicate key\n[SQL: INSERT INTO x VALUES (%(v)s)]\n"
+            "[parameters: {'v': 'sensitive-value-1'}]\n(Background on this error at: ...)"
+        )
+    except RuntimeError:
+        import sys
+
+        record = logging.LogRecord(
+            "twostep.errors", logging.ERROR, __file__, 1, "unhandled error", None, sys.exc_info()
+        )
+    line = JsonFormatter().format(record)
+    assert "sensitive-value-1" not in line
+    assert json.loads(line)["exc_type"] == "RuntimeError"

@@ -13,7 +13,9 @@ from tests.twofa_helpers import save_platform
 @pytest.fixture
 def platform(client, sysadmin_headers) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """All four providers, lockout after MAX_FAILURES consecutive 2FA failures."""
-    return save_platform(client, sysadmin_headers, maxVerificationFailuresBeforeUserLockout=MAX_FAILURES)
+    return save_platform(
+        client, sysadmin_headers, maxVerificationFailuresBeforeUserLockout=MAX_FAILURES
+    )
 
 
 @pytest.fixture

@@ -50,7 +50,15 @@ class Account:
     backup_codes: list[str] = field(default_factory=list)
 
 
-def make_account(container: Any, client: Any, email: str = EMAIL, password: str = PASSWORD, *, totp: bool = True, **kw: Any) -> Account:
+def make_account(
+    container: Any,
+    client: Any,
+    email: str = EMAIL,
+    password: str = PASSWORD,
+    *,
+    totp: bool = True,
+    **kw: Any,
+) -> Account:
     user_id = create_user(container, email, password, **kw)
     headers = full_headers(client, email, password)
     account = Account(user_id, email, password, headers)
@@ -66,15 +74,21 @@ def pv_of(client: Any, account: Account) -> dict[str, str]:
     return bearer(body["token"])
 
 
-def check(client: Any, headers: dict[str, str], provider: str, code: str | None, **extra: Any) -> Any:
+def check(
+    client: Any, headers: dict[str, str], provider: str, code: str | None, **extra: Any
+) -> Any:
     params = {"providerType": provider}
     if code is not None:
         params["verificationCode"] = code
-    return client.post("/api/auth/2fa/verification/check", headers={**headers, **extra}, params=params)
+    return client.post(
+        "/api/auth/2fa/verification/check", headers={**headers, **extra}, params=params
+    )
 
 
 def send(client: Any, headers: dict[str, str], provider: str, **extra: Any) -> Any:
-    return client.post(f"/api/auth/2fa/verification/send?providerType={provider}", headers={**headers, **extra})
+    return client.post(
+        f"/api/auth/2fa/verification/send?providerType={provider}", headers={**headers, **extra}
+    )
 
 
 def wrong_totp(secret: str, at: float | None = None) -> str:
@@ -118,14 +132,18 @@ def last_code_to(container: Any, to: str) -> str:
 
 def credentials_row(container: Any, user_id: uuid.UUID) -> Any:
     with container.db.read() as conn:
-        return conn.execute(select(t.user_credentials).where(t.user_credentials.c.user_id == user_id)).first()
+        return conn.execute(
+            select(t.user_credentials).where(t.user_credentials.c.user_id == user_id)
+        ).first()
 
 
 def expire_login_attempts(container: Any, user_id: uuid.UUID) -> None:
     """Stands in for waiting out totalAllowedTimeForVerification (at least 60 s)."""
     with container.db.transaction() as conn:
         conn.execute(
-            update(t.login_attempt).where(t.login_attempt.c.user_id == user_id).values(expires_at=now_ms() - 1)
+            update(t.login_attempt)
+            .where(t.login_attempt.c.user_id == user_id)
+            .values(expires_at=now_ms() - 1)
         )
 
 
@@ -145,13 +163,23 @@ def jwt_key(container: Any) -> bytes:
     return load_keys(container.config).jwt_signing
 
 
-def create_customer_user(container: Any, tenant_id: uuid.UUID, email: str, password: str) -> uuid.UUID:
+def create_customer_user(
+    container: Any, tenant_id: uuid.UUID, email: str, password: str
+) -> uuid.UUID:
     customer_id = new_id()
     with container.db.transaction() as conn:
         conn.execute(
-            t.customer.insert().values(id=customer_id, created_time=now_ms(), tenant_id=tenant_id, title=f"C {email}", version=1)
+            t.customer.insert().values(
+                id=customer_id,
+                created_time=now_ms(),
+                tenant_id=tenant_id,
+                title=f"C {email}",
+                version=1,
+            )
         )
-    user_id = create_user(container, email, password, authority="CUSTOMER_USER", tenant_id=tenant_id)
+    user_id = create_user(
+        container, email, password, authority="CUSTOMER_USER", tenant_id=tenant_id
+    )
     with container.db.transaction() as conn:
         conn.execute(update(t.user).where(t.user.c.id == user_id).values(customer_id=customer_id))
     return user_id
@@ -159,7 +187,9 @@ def create_customer_user(container: Any, tenant_id: uuid.UUID, email: str, passw
 
 def sysadmin_id(container: Any) -> uuid.UUID:
     with container.db.read() as conn:
-        return conn.execute(select(t.user.c.id).where(t.user.c.email == SYSADMIN_EMAIL)).scalar_one()
+        return conn.execute(
+            select(t.user.c.id).where(t.user.c.email == SYSADMIN_EMAIL)
+        ).scalar_one()
 
 
 def assert_error_shape(r: Any) -> None:

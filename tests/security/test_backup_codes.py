@@ -36,7 +36,12 @@ def test_a_code_is_single_use(client, victim) -> None:  # type: ignore[no-untype
 
 def test_regeneration_invalidates_every_old_code(client, victim) -> None:  # type: ignore[no-untyped-def]
     old = enroll_backup(client, victim.headers)
-    assert client.delete("/api/2fa/account/config?providerType=BACKUP_CODE", headers=victim.headers).status_code == 200
+    assert (
+        client.delete(
+            "/api/2fa/account/config?providerType=BACKUP_CODE", headers=victim.headers
+        ).status_code
+        == 200
+    )
     new = enroll_backup(client, victim.headers)
     assert not set(old) & set(new)
     for code in old[:3]:
@@ -46,20 +51,28 @@ def test_regeneration_invalidates_every_old_code(client, victim) -> None:  # typ
 
 def test_a_pending_set_is_not_usable_before_it_is_saved(client, victim) -> None:  # type: ignore[no-untyped-def]
     saved = enroll_backup(client, victim.headers)
-    pending = client.post("/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=victim.headers).json()["codes"]
+    pending = client.post(
+        "/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=victim.headers
+    ).json()["codes"]
     assert check(client, pv_of(client, victim), "BACKUP_CODE", pending[0]).status_code == 400
     assert check(client, pv_of(client, victim), "BACKUP_CODE", saved[0]).status_code == 200
 
 
 def test_codes_are_never_shown_again(client, sysadmin_headers, victim) -> None:  # type: ignore[no-untyped-def]
-    generated = client.post("/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=victim.headers).json()
+    generated = client.post(
+        "/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=victim.headers
+    ).json()
     saved = client.post("/api/2fa/account/config", headers=victim.headers, json=generated)
     assert saved.status_code == 200
     views = [
         saved.text,
         client.get("/api/2fa/account/settings", headers=victim.headers).text,
         client.get(f"/api/2fa/{victim.id}/settings", headers=sysadmin_headers).text,
-        client.put("/api/2fa/account/config?providerType=TOTP", headers=victim.headers, json={"useByDefault": True}).text,
+        client.put(
+            "/api/2fa/account/config?providerType=TOTP",
+            headers=victim.headers,
+            json={"useByDefault": True},
+        ).text,
     ]
     for text in views:
         assert not any(code in text for code in generated["codes"]), text
@@ -72,7 +85,9 @@ def test_codes_are_64_bit_csprng_values(client, victim) -> None:  # type: ignore
     99.99 % quantile of about 44)."""
     codes = []
     for _ in range(100):
-        r = client.post("/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=victim.headers)
+        r = client.post(
+            "/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=victim.headers
+        )
         codes += r.json()["codes"]
     assert len(codes) == 1000 and len(set(codes)) == 1000
     assert all(re.fullmatch(r"[0-9a-f]{16}", c) for c in codes)
@@ -85,24 +100,35 @@ def test_codes_are_64_bit_csprng_values(client, victim) -> None:  # type: ignore
 # -- invariant 3: a database dump yields nothing usable ------------------------------------------
 
 
-def test_database_dump_holds_no_code_secret_token_or_password(container, client, sysadmin_headers, victim) -> None:  # type: ignore[no-untyped-def]
+def test_database_dump_holds_no_code_secret_token_or_password(
+    container, client, sysadmin_headers, victim
+) -> None:  # type: ignore[no-untyped-def]
     secrets: dict[str, str] = {"password": victim.password, "totp secret": victim.secret}
     numeric: dict[str, str] = {}
     backup = enroll_backup(client, victim.headers)
     for i, code in enumerate(backup):
         secrets[f"backup code {i}"] = code
     # Pending state: a second TOTP secret and a second backup set that were generated, not saved.
-    pending_totp = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=victim.headers).json()
+    pending_totp = client.post(
+        "/api/2fa/account/config/generate?providerType=TOTP", headers=victim.headers
+    ).json()
     secrets["pending totp secret"] = secret_of(pending_totp["authUrl"])
-    pending_codes = client.post("/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=victim.headers).json()
+    pending_codes = client.post(
+        "/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=victim.headers
+    ).json()
     for i, code in enumerate(pending_codes["codes"]):
         secrets[f"pending backup code {i}"] = code
     enroll_delivered(client, container, victim.headers, "SMS", "+15550001111")
     enroll_delivered(client, container, victim.headers, "EMAIL", "inbox@example.com")
     # A pending setup code (sent, never confirmed).
-    assert client.post(
-        "/api/2fa/account/config/submit", headers=victim.headers, json={"providerType": "SMS", "phoneNumber": "+15550002222"}
-    ).status_code == 200
+    assert (
+        client.post(
+            "/api/2fa/account/config/submit",
+            headers=victim.headers,
+            json={"providerType": "SMS", "phoneNumber": "+15550002222"},
+        ).status_code
+        == 200
+    )
     # A login code sent and waiting, a used one, a used backup code, a used TOTP step.
     waiting = pv_of(client, victim)
     assert send(client, waiting, "EMAIL").status_code == 200
@@ -131,7 +157,13 @@ def test_database_dump_holds_no_code_secret_token_or_password(container, client,
 
     cells = dump_database(container)
     tables = {table for table, _, _ in cells}
-    assert {"twofa_backup_code", "twofa_config", "twofa_pending", "twofa_login_attempt", "user_credentials"} <= tables
+    assert {
+        "twofa_backup_code",
+        "twofa_config",
+        "twofa_pending",
+        "twofa_login_attempt",
+        "user_credentials",
+    } <= tables
     found = []
     for table, column, value in cells:
         lowered = value.lower()

@@ -65,14 +65,16 @@ def _assert_locked_out(client, victim: Account, pv, provider: str, correct: str)
 
 
 @pytest.mark.parametrize("factor", ["TOTP", "SMS", "EMAIL", "BACKUP_CODE"])
-def test_each_factor_locks_after_the_limit_and_then_refuses_the_correct_code(container, client, victim, factor) -> None:  # type: ignore[no-untyped-def]
+def test_each_factor_locks_after_the_limit_and_then_refuses_the_correct_code(
+    container, client, victim, factor
+) -> None:  # type: ignore[no-untyped-def]
     wrong, valid = _arm(container, client, victim, factor)
     pv = pv_of(client, victim)
     correct = valid(pv)
     answers = [check(client, pv, factor, wrong) for _ in range(MAX_FAILURES)]
-    assert [(r.status_code, r.json()["message"]) for r in answers] == [(400, INCORRECT)] * (MAX_FAILURES - 1) + [
-        (401, LOCKED)
-    ]
+    assert [(r.status_code, r.json()["message"]) for r in answers] == [(400, INCORRECT)] * (
+        MAX_FAILURES - 1
+    ) + [(401, LOCKED)]
     _assert_locked_out(client, victim, pv, factor, correct)
     assert credentials_row(container, victim.id).enabled is False
 
@@ -88,7 +90,9 @@ def test_a_guessing_script_gets_at_most_the_limit_of_evaluations(container, clie
         r = check(client, pv, "TOTP", guess)
         statuses.append(r.status_code)
         if r.status_code == 401:
-            again = client.post("/api/auth/login", json={"username": victim.email, "password": victim.password})
+            again = client.post(
+                "/api/auth/login", json={"username": victim.email, "password": victim.password}
+            )
             if again.status_code != 200:
                 break
             pv = {"X-Authorization": f"Bearer {again.json()['token']}"}
@@ -129,13 +133,20 @@ def test_switching_factors_shares_one_ceiling(container, client, victim) -> None
     enroll_delivered(client, container, victim.headers, "SMS", PHONE)
     enroll_delivered(client, container, victim.headers, "EMAIL", MAILBOX)
     pv = pv_of(client, victim)
-    sequence = [("TOTP", wrong_totp(victim.secret)), ("BACKUP_CODE", "f" * 16), ("SMS", "000000"), ("EMAIL", "000000")]
+    sequence = [
+        ("TOTP", wrong_totp(victim.secret)),
+        ("BACKUP_CODE", "f" * 16),
+        ("SMS", "000000"),
+        ("EMAIL", "000000"),
+    ]
     assert [check(client, pv, p, c).status_code for p, c in sequence] == [400] * 4
     r = check(client, pv_of(client, victim), "TOTP", wrong_totp(victim.secret))
     assert (r.status_code, r.json()["message"]) == (401, LOCKED)
 
 
-def test_another_accounts_success_does_not_reset_the_count(container, client, victim, other) -> None:  # type: ignore[no-untyped-def]
+def test_another_accounts_success_does_not_reset_the_count(
+    container, client, victim, other
+) -> None:  # type: ignore[no-untyped-def]
     wrong = wrong_totp(victim.secret)
     for _ in range(MAX_FAILURES - 1):
         assert check(client, pv_of(client, victim), "TOTP", wrong).status_code == 400
@@ -144,13 +155,17 @@ def test_another_accounts_success_does_not_reset_the_count(container, client, vi
     assert (r.status_code, r.json()["message"]) == (401, LOCKED)
 
 
-def test_waiting_for_the_token_to_expire_does_not_reset_the_count(container, client, victim) -> None:  # type: ignore[no-untyped-def]
+def test_waiting_for_the_token_to_expire_does_not_reset_the_count(
+    container, client, victim
+) -> None:  # type: ignore[no-untyped-def]
     wrong = wrong_totp(victim.secret)
     pv = pv_of(client, victim)
     for _ in range(MAX_FAILURES - 1):
         assert check(client, pv, "TOTP", wrong).status_code == 400
     expire_login_attempts(container, victim.id)
-    assert check(client, pv, "TOTP", wrong).status_code == 401  # expired: not evaluated, not counted
+    assert (
+        check(client, pv, "TOTP", wrong).status_code == 401
+    )  # expired: not evaluated, not counted
     r = check(client, pv_of(client, victim), "TOTP", wrong)
     assert (r.status_code, r.json()["message"]) == (401, LOCKED)
 
@@ -168,9 +183,13 @@ def test_only_a_successful_second_step_resets_the_count(container, client, victi
 # -- A21 -----------------------------------------------------------------------------------------
 
 
-def test_an_attacker_with_only_the_username_cannot_lock_the_second_factor(container, client, victim) -> None:  # type: ignore[no-untyped-def]
+def test_an_attacker_with_only_the_username_cannot_lock_the_second_factor(
+    container, client, victim
+) -> None:  # type: ignore[no-untyped-def]
     for i in range(3 * MAX_FAILURES):
-        r = client.post("/api/auth/login", json={"username": victim.email, "password": f"guess-{i}"})
+        r = client.post(
+            "/api/auth/login", json={"username": victim.email, "password": f"guess-{i}"}
+        )
         assert r.status_code == 401
     # Without a pre-verification token no code can be tried at all.
     assert check(client, {}, "TOTP", "000000").status_code == 401
@@ -178,24 +197,38 @@ def test_an_attacker_with_only_the_username_cannot_lock_the_second_factor(contai
     assert check(client, pv_of(client, victim), "TOTP", oathtool(victim.secret)).status_code == 200
 
 
-def test_lockout_tells_the_owner_and_the_lockout_address(container, client, sysadmin_headers, victim) -> None:  # type: ignore[no-untyped-def]
+def test_lockout_tells_the_owner_and_the_lockout_address(
+    container, client, sysadmin_headers, victim
+) -> None:  # type: ignore[no-untyped-def]
     settings = client.get("/api/admin/securitySettings", headers=sysadmin_headers).json()
     settings["userLockoutNotificationEmail"] = "security-desk@example.com"
-    assert client.post("/api/admin/securitySettings", headers=sysadmin_headers, json=settings).status_code == 200
+    assert (
+        client.post(
+            "/api/admin/securitySettings", headers=sysadmin_headers, json=settings
+        ).status_code
+        == 200
+    )
     pv = pv_of(client, victim)
     for _ in range(MAX_FAILURES):
         check(client, pv, "TOTP", wrong_totp(victim.secret))
     recipients = [m["to"] for m in outbox(container.config)]
     assert "security-desk@example.com" in recipients
-    owner = [m for m in outbox(container.config) if m["to"] == victim.email and "locked" in m["body"]]
+    owner = [
+        m for m in outbox(container.config) if m["to"] == victim.email and "locked" in m["body"]
+    ]
     assert len(owner) == 1
 
 
-def test_an_administrator_unlocks_and_the_count_starts_again(container, client, sysadmin_headers, victim) -> None:  # type: ignore[no-untyped-def]
+def test_an_administrator_unlocks_and_the_count_starts_again(
+    container, client, sysadmin_headers, victim
+) -> None:  # type: ignore[no-untyped-def]
     pv = pv_of(client, victim)
     for _ in range(MAX_FAILURES):
         check(client, pv, "TOTP", wrong_totp(victim.secret))
-    r = client.post(f"/api/user/{victim.id}/userCredentialsEnabled?userCredentialsEnabled=true", headers=sysadmin_headers)
+    r = client.post(
+        f"/api/user/{victim.id}/userCredentialsEnabled?userCredentialsEnabled=true",
+        headers=sysadmin_headers,
+    )
     assert r.status_code == 200, r.text
     assert credentials_row(container, victim.id).twofa_failed_attempts == 0
     assert check(client, pv_of(client, victim), "TOTP", oathtool(victim.secret)).status_code == 200

@@ -16,7 +16,15 @@ import jwt
 import pytest
 from sqlalchemy import select
 
-from tests.security.helpers import LOCKED, MAX_FAILURES, check, make_account, pv_of, send, wrong_totp
+from tests.security.helpers import (
+    LOCKED,
+    MAX_FAILURES,
+    check,
+    make_account,
+    pv_of,
+    send,
+    wrong_totp,
+)
 from tests.twofa_helpers import enroll_delivered
 from twostep.storage import tables as t
 
@@ -38,15 +46,25 @@ SPOOF_HEADERS = [
 
 def _address_of_login(container, client, account, headers=None) -> str:  # type: ignore[no-untyped-def]
     """Log in and read the client address recorded on the new login attempt (the token's jti)."""
-    r = client.post("/api/auth/login", json={"username": account.email, "password": account.password}, headers=headers or {})
+    r = client.post(
+        "/api/auth/login",
+        json={"username": account.email, "password": account.password},
+        headers=headers or {},
+    )
     assert r.status_code == 200, r.text
     jti = uuid.UUID(jwt.decode(r.json()["token"], options={"verify_signature": False})["jti"])
     with container.db.read() as conn:
-        return conn.execute(select(t.login_attempt.c.client_address).where(t.login_attempt.c.id == jti)).scalar_one()
+        return conn.execute(
+            select(t.login_attempt.c.client_address).where(t.login_attempt.c.id == jti)
+        ).scalar_one()
 
 
-@pytest.mark.parametrize("headers", SPOOF_HEADERS, ids=lambda h: ",".join(f"{k}={v}" for k, v in h.items()))
-def test_spoofed_headers_never_become_the_client_address(container, client, victim, headers) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    "headers", SPOOF_HEADERS, ids=lambda h: ",".join(f"{k}={v}" for k, v in h.items())
+)
+def test_spoofed_headers_never_become_the_client_address(
+    container, client, victim, headers
+) -> None:  # type: ignore[no-untyped-def]
     assert _address_of_login(container, client, victim, headers) == "testclient"
 
 
@@ -56,14 +74,20 @@ def test_rotating_headers_do_not_give_a_fresh_failure_budget(container, client, 
     for i in range(MAX_FAILURES):
         spoof = {"X-Forwarded-For": f"198.51.100.{i}", "X-Real-IP": f"203.0.113.{i}"}
         body = client.post(
-            "/api/auth/login", json={"username": victim.email, "password": victim.password}, headers=spoof
+            "/api/auth/login",
+            json={"username": victim.email, "password": victim.password},
+            headers=spoof,
         ).json()
-        answers.append(check(client, {"X-Authorization": f"Bearer {body['token']}"}, "TOTP", wrong, **spoof))
+        answers.append(
+            check(client, {"X-Authorization": f"Bearer {body['token']}"}, "TOTP", wrong, **spoof)
+        )
     assert [r.status_code for r in answers] == [400] * (MAX_FAILURES - 1) + [401]
     assert answers[-1].json()["message"] == LOCKED
 
 
-def test_rotating_headers_do_not_escape_the_per_client_send_cap(container, client, platform) -> None:  # type: ignore[no-untyped-def]
+def test_rotating_headers_do_not_escape_the_per_client_send_cap(
+    container, client, platform
+) -> None:  # type: ignore[no-untyped-def]
     """Four users, one client: with a per-client SMS cap the fourth send is refused, whatever
     X-Forwarded-For says."""
     users = []
@@ -73,7 +97,13 @@ def test_rotating_headers_do_not_escape_the_per_client_send_cap(container, clien
         users.append(account)
     cfg = container.config
     # The enrollment sends above count too (4 from "testclient"): allow exactly three more.
-    for name in ("sms_cap_per_user", "sms_cap_per_destination", "sms_cap_per_block", "sms_cap_per_country", "sms_cap_global"):
+    for name in (
+        "sms_cap_per_user",
+        "sms_cap_per_destination",
+        "sms_cap_per_block",
+        "sms_cap_per_country",
+        "sms_cap_global",
+    ):
         setattr(cfg, name, "")
     cfg.sms_cap_per_client = "7:3600"
     statuses = [
@@ -86,12 +116,29 @@ def test_rotating_headers_do_not_escape_the_per_client_send_cap(container, clien
 def test_behind_one_trusted_proxy_only_the_proxys_entry_counts(container, client, victim) -> None:  # type: ignore[no-untyped-def]
     container.config.trusted_proxy_hops = 1
     # The client forged the first entries; our proxy appended the real peer last.
-    assert _address_of_login(container, client, victim, {"X-Forwarded-For": "6.6.6.6, 7.7.7.7, 192.0.2.10"}) == "192.0.2.10"
+    assert (
+        _address_of_login(
+            container, client, victim, {"X-Forwarded-For": "6.6.6.6, 7.7.7.7, 192.0.2.10"}
+        )
+        == "192.0.2.10"
+    )
     # Other spellings are not read at all.
-    assert _address_of_login(container, client, victim, {"X-Real-IP": "6.6.6.6", "Forwarded": "for=6.6.6.6"}) == "testclient"
+    assert (
+        _address_of_login(
+            container, client, victim, {"X-Real-IP": "6.6.6.6", "Forwarded": "for=6.6.6.6"}
+        )
+        == "testclient"
+    )
     # No X-Forwarded-For (a request that bypassed the proxy): the socket peer.
     assert _address_of_login(container, client, victim) == "testclient"
     container.config.trusted_proxy_hops = 2
-    assert _address_of_login(container, client, victim, {"X-Forwarded-For": "6.6.6.6, 192.0.2.20, 10.0.0.2"}) == "192.0.2.20"
+    assert (
+        _address_of_login(
+            container, client, victim, {"X-Forwarded-For": "6.6.6.6, 192.0.2.20, 10.0.0.2"}
+        )
+        == "192.0.2.20"
+    )
     # Fewer entries than trusted hops: nothing trustworthy, the socket peer.
-    assert _address_of_login(container, client, victim, {"X-Forwarded-For": "6.6.6.6"}) == "testclient"
+    assert (
+        _address_of_login(container, client, victim, {"X-Forwarded-For": "6.6.6.6"}) == "testclient"
+    )

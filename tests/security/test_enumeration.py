@@ -19,9 +19,24 @@ from __future__ import annotations
 import statistics
 import time
 
+import pytest
+
 from tests.factories import create_user
+from tests.peers.net import silent_server
 from tests.security.helpers import INVALID, MAX_FAILURES, check, make_account, pv_of, wrong_totp
 from twostep.crypto import PasswordHasher
+
+MAIL = {
+    "mailFrom": "twostep@example.com",
+    "smtpProtocol": "smtp",
+    "smtpHost": "127.0.0.1",
+    "enableTls": False,
+    "tlsVersion": "TLSv1.2",
+    "username": "",
+    "password": "",
+    "enableProxy": False,
+    "showChangePassword": False,
+}
 
 
 def _fingerprint(r):  # type: ignore[no-untyped-def]
@@ -34,7 +49,9 @@ def _login(client, username: str, password: str):  # type: ignore[no-untyped-def
     return client.post("/api/auth/login", json={"username": username, "password": password})
 
 
-def test_unknown_wrong_disabled_and_locked_look_the_same(container, client, sysadmin_headers, victim) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_wrong_disabled_and_locked_look_the_same(
+    container, client, sysadmin_headers, victim
+) -> None:  # type: ignore[no-untyped-def]
     create_user(container, "disabled@example.com", "disabled-Pa55word", enabled=False)
     create_user(container, "plain@example.com", "plain-Pa55word")  # no second factor
     locked = make_account(container, client, "locked@example.com", "locked-Pa55word")
@@ -47,19 +64,30 @@ def test_unknown_wrong_disabled_and_locked_look_the_same(container, client, sysa
         "wrong password, no 2FA": _login(client, "plain@example.com", "whatever-Pa55word"),
         "disabled, wrong password": _login(client, "disabled@example.com", "whatever-Pa55word"),
         "2FA-locked, wrong password": _login(client, locked.email, "whatever-Pa55word"),
-        "unknown, differently cased domain": _login(client, "nobody@EXAMPLE.com", "whatever-Pa55word"),
+        "unknown, differently cased domain": _login(
+            client, "nobody@EXAMPLE.com", "whatever-Pa55word"
+        ),
     }
     prints = {name: _fingerprint(r) for name, r in answers.items()}
     assert prints["unknown"][:2] == (401, INVALID)
     assert all(p == prints["unknown"] for p in prints.values()), prints
 
 
-def test_unknown_users_lock_out_like_known_ones(container, client, sysadmin_headers, victim) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_users_lock_out_like_known_ones(
+    container, client, sysadmin_headers, victim
+) -> None:  # type: ignore[no-untyped-def]
     settings = client.get("/api/admin/securitySettings", headers=sysadmin_headers).json()
     settings["maxFailedLoginAttempts"] = 3
-    assert client.post("/api/admin/securitySettings", headers=sysadmin_headers, json=settings).status_code == 200
+    assert (
+        client.post(
+            "/api/admin/securitySettings", headers=sysadmin_headers, json=settings
+        ).status_code
+        == 200
+    )
     known = [_fingerprint(_login(client, victim.email, f"wrong-{i}-Pa55")) for i in range(6)]
-    unknown = [_fingerprint(_login(client, "nobody@example.com", f"wrong-{i}-Pa55")) for i in range(6)]
+    unknown = [
+        _fingerprint(_login(client, "nobody@example.com", f"wrong-{i}-Pa55")) for i in range(6)
+    ]
     assert known == unknown
     assert [k[1] for k in known].count(INVALID) == 3
 
@@ -73,14 +101,22 @@ def test_the_reset_request_answers_the_same_for_everyone(container, client, vict
     assert {(r.status_code, r.content) for r in answers} == {(200, b"")}
 
 
-def test_login_timing_does_not_tell_unknown_from_known(container, client, monkeypatch, platform) -> None:  # type: ignore[no-untyped-def]
+def test_login_timing_does_not_tell_unknown_from_known(
+    container, client, monkeypatch, platform
+) -> None:  # type: ignore[no-untyped-def]
     """Production-strength argon2 (19 MiB, t=2) so that the hash dominates as it does in service:
     30 interleaved samples per case; the medians must agree within a factor of 2 (a missing dummy
     hash makes unknown users about 10x faster)."""
-    monkeypatch.setattr(container, "passwords", PasswordHasher(memory_kib=19456, time_cost=2, parallelism=1))
+    monkeypatch.setattr(
+        container, "passwords", PasswordHasher(memory_kib=19456, time_cost=2, parallelism=1)
+    )
     create_user(container, "known@example.com", "known-Pa55word")
     create_user(container, "off@example.com", "off-Pa55word", enabled=False)
-    cases = {"unknown": "nobody@example.com", "known": "known@example.com", "disabled": "off@example.com"}
+    cases = {
+        "unknown": "nobody@example.com",
+        "known": "known@example.com",
+        "disabled": "off@example.com",
+    }
     samples: dict[str, list[float]] = {name: [] for name in cases}
     for i in range(31):
         for name, username in cases.items():
@@ -88,5 +124,41 @@ def test_login_timing_does_not_tell_unknown_from_known(container, client, monkey
             r = _login(client, username, f"wrong-{i}-Pa55word")
             samples[name].append(time.perf_counter() - started)
             assert r.status_code == 401
-    medians = {name: statistics.median(values[1:]) for name, values in samples.items()}  # drop the warm-up
+    medians = {
+        name: statistics.median(values[1:]) for name, values in samples.items()
+    }  # drop the warm-up
     assert max(medians.values()) / min(medians.values()) < 2.0, medians
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: services/auth.py request_password_reset sends the reset mail inside the request, "
+    "so POST /api/noauth/resetPasswordByEmail takes one SMTP transaction longer for an existing "
+    "user than for an unknown one: the answer is uniform, the timing enumerates accounts.",
+)
+def test_reset_request_timing_does_not_tell_unknown_from_known(
+    container, client, sysadmin_headers
+) -> None:  # type: ignore[no-untyped-def]
+    """A slow mail server (it accepts and never answers; 250 ms timeout) makes the difference
+    visible; any real SMTP round trip does the same, only smaller. 15 samples per case (the reset
+    request is limited to 5 mails per user and hour, so three users)."""
+    container.config.outbox = False
+    users = [f"known{i}@example.com" for i in range(3)]
+    for email in users:
+        create_user(container, email, "known-Pa55word")
+    with silent_server() as port:
+        r = client.post(
+            "/api/admin/settings",
+            headers=sysadmin_headers,
+            json={"key": "mail", "jsonValue": {**MAIL, "smtpPort": str(port), "timeout": "250"}},
+        )
+        assert r.status_code == 200, r.text
+        samples: dict[str, list[float]] = {"known": [], "unknown": []}
+        for i in range(15):
+            for name, email in (("known", users[i % 3]), ("unknown", f"nobody{i}@example.com")):
+                started = time.perf_counter()
+                r = client.post("/api/noauth/resetPasswordByEmail", json={"email": email})
+                samples[name].append(time.perf_counter() - started)
+                assert (r.status_code, r.content) == (200, b"")
+    known, unknown = (statistics.median(samples[k]) for k in ("known", "unknown"))
+    assert known - unknown < 0.1, (known, unknown)

@@ -41,7 +41,12 @@ def test_the_password_alone_opens_nothing(client, victim) -> None:  # type: igno
     body = login(client, victim.email, victim.password)
     assert body["scope"] == "PRE_VERIFICATION_TOKEN" and body["refreshToken"] is None
     pv = bearer(body["token"])
-    for path in ("/api/auth/user", f"/api/user/{victim.id}", "/api/2fa/account/settings", "/api/users"):
+    for path in (
+        "/api/auth/user",
+        f"/api/user/{victim.id}",
+        "/api/2fa/account/settings",
+        "/api/users",
+    ):
         assert client.get(path, headers=pv).status_code == 403, path
 
 
@@ -52,36 +57,63 @@ def test_login_as_user_is_off(client, sysadmin_headers, victim) -> None:  # type
 
 
 def test_no_public_login_path(client, victim) -> None:  # type: ignore[no-untyped-def]
-    for path in ("/api/auth/login/public", "/api/v1/auth/login", "/api/noauth/login", "/api/auth/2fa/login"):
-        r = client.post(path, json={"username": victim.email, "password": victim.password, "publicId": str(victim.id)})
+    for path in (
+        "/api/auth/login/public",
+        "/api/v1/auth/login",
+        "/api/noauth/login",
+        "/api/auth/2fa/login",
+    ):
+        r = client.post(
+            path,
+            json={
+                "username": victim.email,
+                "password": victim.password,
+                "publicId": str(victim.id),
+            },
+        )
         assert r.status_code in (401, 404, 405), (path, r.status_code)
         assert "token" not in r.text, path
 
 
-def test_a_user_with_2fa_under_enforcement_still_gets_the_pre_verification_token(client, sysadmin_headers, victim) -> None:  # type: ignore[no-untyped-def]
+def test_a_user_with_2fa_under_enforcement_still_gets_the_pre_verification_token(
+    client, sysadmin_headers, victim
+) -> None:  # type: ignore[no-untyped-def]
     """A configuration token would let the password holder add a factor of their own."""
-    save_platform(client, sysadmin_headers, enforceTwoFa=True, enforcedUsersFilter={"type": "ALL_USERS"})
+    save_platform(
+        client, sysadmin_headers, enforceTwoFa=True, enforcedUsersFilter={"type": "ALL_USERS"}
+    )
     assert login(client, victim.email, victim.password)["scope"] == "PRE_VERIFICATION_TOKEN"
 
 
-def test_password_reset_never_logs_in_and_keeps_the_second_factor(container, client, victim) -> None:  # type: ignore[no-untyped-def]
+def test_password_reset_never_logs_in_and_keeps_the_second_factor(
+    container, client, victim
+) -> None:  # type: ignore[no-untyped-def]
     client.post("/api/noauth/resetPasswordByEmail", json={"email": victim.email})
     link = [m for m in outbox(container.config) if "resetToken=" in m["body"]][-1]["body"]
     token = re.search(r"resetToken=([\w-]+)", link).group(1)  # type: ignore[union-attr]
-    r = client.post("/api/noauth/resetPassword", json={"resetToken": token, "password": "brand-New-Pa55"})
+    r = client.post(
+        "/api/noauth/resetPassword", json={"resetToken": token, "password": "brand-New-Pa55"}
+    )
     assert r.status_code == 200 and "token" not in r.text.lower()
     assert login(client, victim.email, "brand-New-Pa55")["scope"] == "PRE_VERIFICATION_TOKEN"
 
 
 def test_disable_and_enable_keep_the_second_factor(client, sysadmin_headers, victim) -> None:  # type: ignore[no-untyped-def]
     for flag in ("false", "true"):
-        r = client.post(f"/api/user/{victim.id}/userCredentialsEnabled?userCredentialsEnabled={flag}", headers=sysadmin_headers)
+        r = client.post(
+            f"/api/user/{victim.id}/userCredentialsEnabled?userCredentialsEnabled={flag}",
+            headers=sysadmin_headers,
+        )
         assert r.status_code == 200
     assert login(client, victim.email, victim.password)["scope"] == "PRE_VERIFICATION_TOKEN"
 
 
-def test_activation_under_enforcement_gives_only_the_configuration_token(container, client, sysadmin_headers) -> None:  # type: ignore[no-untyped-def]
-    save_platform(client, sysadmin_headers, enforceTwoFa=True, enforcedUsersFilter={"type": "ALL_USERS"})
+def test_activation_under_enforcement_gives_only_the_configuration_token(
+    container, client, sysadmin_headers
+) -> None:  # type: ignore[no-untyped-def]
+    save_platform(
+        client, sysadmin_headers, enforceTwoFa=True, enforcedUsersFilter={"type": "ALL_USERS"}
+    )
     tenant = client.post("/api/tenant", headers=sysadmin_headers, json={"title": "Acme"}).json()
     r = client.post(
         "/api/user?sendActivationMail=true",
@@ -90,7 +122,9 @@ def test_activation_under_enforcement_gives_only_the_configuration_token(contain
     )
     assert r.status_code == 200, r.text
     token = re.search(r"activateToken=([\w-]+)", outbox(container.config)[-1]["body"]).group(1)  # type: ignore[union-attr]
-    r = client.post("/api/noauth/activate", json={"activateToken": token, "password": "fresh-Pa55word"})
+    r = client.post(
+        "/api/noauth/activate", json={"activateToken": token, "password": "fresh-Pa55word"}
+    )
     assert r.status_code == 200 and r.json()["scope"] == "MFA_CONFIGURATION_TOKEN"
     assert not r.json().get("refreshToken")
     assert client.get("/api/auth/user", headers=bearer(r.json()["token"])).status_code == 403
@@ -103,7 +137,9 @@ def test_a_provider_the_account_lacks_cannot_be_forced(container, client, victim
     before = len(outbox(container.config))
     for provider in ("EMAIL", "SMS", "BACKUP_CODE"):
         r = send(client, pv, provider)
-        assert (r.status_code, r.json()["message"]) == (400, "2FA is not configured for account"), provider
+        assert (r.status_code, r.json()["message"]) == (400, "2FA is not configured for account"), (
+            provider
+        )
         r = check(client, pv, provider, "000000" if provider != "BACKUP_CODE" else "0" * 16)
         assert r.status_code == 400, provider
     assert len(outbox(container.config)) == before
@@ -166,7 +202,11 @@ def test_a_setup_code_is_not_a_login_code(container, client, victim, kind, targe
     enroll_delivered(client, container, victim.headers, kind, target)
     pv = pv_of(client, victim)
     field = "phoneNumber" if kind == "SMS" else "email"
-    r = client.post("/api/2fa/account/config/submit", headers=victim.headers, json={"providerType": kind, field: target})
+    r = client.post(
+        "/api/2fa/account/config/submit",
+        headers=victim.headers,
+        json={"providerType": kind, field: target},
+    )
     assert r.status_code == 200
     setup_code = last_code_to(container, target)
     assert check(client, pv, kind, setup_code).status_code == 400
@@ -185,13 +225,20 @@ def test_a_login_code_is_not_a_setup_code(container, client, victim) -> None:  #
     assert r.status_code == 400
 
 
-def test_changing_the_destination_between_send_and_check_does_not_help(container, client, victim) -> None:  # type: ignore[no-untyped-def]
+def test_changing_the_destination_between_send_and_check_does_not_help(
+    container, client, victim
+) -> None:  # type: ignore[no-untyped-def]
     """The code went to the old address; the factor now points elsewhere: the code is dead."""
     enroll_delivered(client, container, victim.headers, "EMAIL", "old@example.com")
     pv = pv_of(client, victim)
     assert send(client, pv, "EMAIL").status_code == 200
     code = last_code_to(container, "old@example.com")
-    assert client.delete("/api/2fa/account/config?providerType=EMAIL", headers=victim.headers).status_code == 200
+    assert (
+        client.delete(
+            "/api/2fa/account/config?providerType=EMAIL", headers=victim.headers
+        ).status_code
+        == 200
+    )
     enroll_delivered(client, container, victim.headers, "EMAIL", "new@example.com")
     assert check(client, pv, "EMAIL", code).status_code == 400
 
@@ -200,13 +247,20 @@ def test_changing_the_destination_between_send_and_check_does_not_help(container
 
 
 def test_failure_answers_carry_no_token(container, client, sysadmin_headers, victim) -> None:  # type: ignore[no-untyped-def]
-    save_platform(client, sysadmin_headers, maxVerificationFailuresBeforeUserLockout=MAX_FAILURES, verificationCodeCheckRateLimit="4:60")
+    save_platform(
+        client,
+        sysadmin_headers,
+        maxVerificationFailuresBeforeUserLockout=MAX_FAILURES,
+        verificationCodeCheckRateLimit="4:60",
+    )
     pv = pv_of(client, victim)
     wrong = wrong_totp(victim.secret)
     answers = [check(client, pv, "TOTP", wrong) for _ in range(5)]  # 400 x4, then 429
     answers.append(check(client, pv, "TOTP", None))
     answers.append(client.get("/api/auth/user", headers=pv))  # 403
-    answers.append(client.post("/api/auth/login", json={"username": victim.email, "password": "wrong"}))  # 401
+    answers.append(
+        client.post("/api/auth/login", json={"username": victim.email, "password": "wrong"})
+    )  # 401
     assert [r.status_code for r in answers] == [400, 400, 400, 400, 429, 429, 403, 401]
     for r in answers:
         assert_error_shape(r)
@@ -230,7 +284,13 @@ def test_success_is_decided_by_the_server_only(client, victim) -> None:  # type:
     r = client.post(
         "/api/auth/2fa/verification/check",
         headers=pv,
-        params={"providerType": "TOTP", "verificationCode": wrong, "success": "true", "verified": "1", "userId": "x"},
+        params={
+            "providerType": "TOTP",
+            "verificationCode": wrong,
+            "success": "true",
+            "verified": "1",
+            "userId": "x",
+        },
         json={"verificationCode": oathtool(victim.secret), "success": True},
     )
     assert r.status_code == 400
@@ -239,7 +299,9 @@ def test_success_is_decided_by_the_server_only(client, victim) -> None:  # type:
 # -- A23: recovery ---------------------------------------------------------------------------------
 
 
-def test_an_administrator_reset_is_audited_and_tells_the_user(container, client, sysadmin_headers, victim) -> None:  # type: ignore[no-untyped-def]
+def test_an_administrator_reset_is_audited_and_tells_the_user(
+    container, client, sysadmin_headers, victim
+) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import select
 
     from twostep.storage import tables as t
@@ -247,18 +309,31 @@ def test_an_administrator_reset_is_audited_and_tells_the_user(container, client,
     enroll_delivered(client, container, victim.headers, "EMAIL", "inbox@example.com")
     r = client.delete(f"/api/2fa/{victim.id}/config?providerType=TOTP", headers=sysadmin_headers)
     assert r.status_code == 200 and "TOTP" not in r.json()["configs"]
-    notes = [m for m in outbox(container.config) if m["to"] == victim.email and "reset by an administrator" in m["body"]]
+    notes = [
+        m
+        for m in outbox(container.config)
+        if m["to"] == victim.email and "reset by an administrator" in m["body"]
+    ]
     assert len(notes) == 1
     with container.db.read() as conn:
-        rows = conn.execute(
-            select(t.audit_log.c.action_data).where(t.audit_log.c.entity_id == victim.id, t.audit_log.c.action_type == "CREDENTIALS_UPDATED")
-        ).scalars().all()
+        rows = (
+            conn.execute(
+                select(t.audit_log.c.action_data).where(
+                    t.audit_log.c.entity_id == victim.id,
+                    t.audit_log.c.action_type == "CREDENTIALS_UPDATED",
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert any(isinstance(d, dict) and d.get("twoFaReset") == "TOTP" for d in rows)
     # The account still needs its remaining factor.
     assert login(client, victim.email, victim.password)["scope"] == "PRE_VERIFICATION_TOKEN"
 
 
-def test_a_new_user_with_an_existing_email_cannot_take_over_the_factor(container, client, sysadmin_headers, victim) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_user_with_an_existing_email_cannot_take_over_the_factor(
+    container, client, sysadmin_headers, victim
+) -> None:  # type: ignore[no-untyped-def]
     """Recreating an account with the victim's address is refused; factors stay with the user id."""
     tenant = client.post("/api/tenant", headers=sysadmin_headers, json={"title": "Evil"}).json()
     r = client.post(
@@ -269,7 +344,9 @@ def test_a_new_user_with_an_existing_email_cannot_take_over_the_factor(container
     assert r.status_code == 400
 
 
-def test_a_fresh_account_does_not_inherit_a_deleted_users_factors(container, client, sysadmin_headers, platform) -> None:  # type: ignore[no-untyped-def]
+def test_a_fresh_account_does_not_inherit_a_deleted_users_factors(
+    container, client, sysadmin_headers, platform
+) -> None:  # type: ignore[no-untyped-def]
     tenant = create_tenant(container)
     create_user(container, "keeper@example.com", tenant_id=tenant)
     first = make_account(container, client, "gone@example.com", "gone-Pa55word", tenant_id=tenant)

@@ -36,7 +36,11 @@ FUZZ = settings(
 
 def _reset_failures(container, user_id) -> None:  # type: ignore[no-untyped-def]
     with container.db.transaction() as conn:
-        conn.execute(update(t.user_credentials).where(t.user_credentials.c.user_id == user_id).values(twofa_failed_attempts=0))
+        conn.execute(
+            update(t.user_credentials)
+            .where(t.user_credentials.c.user_id == user_id)
+            .values(twofa_failed_attempts=0)
+        )
 
 
 @pytest.fixture
@@ -56,7 +60,9 @@ DIGIT_VARIANTS = {
     "arabic-indic": lambda c: _translate(c, "\u0660"),
     "devanagari": lambda c: _translate(c, "\u0966"),
     "mathematical bold": lambda c: _translate(c, "\U0001d7ce"),
-    "superscript": lambda c: "".join("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"[int(d)] for d in c),
+    "superscript": lambda c: "".join(
+        "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"[int(d)] for d in c
+    ),
     "leading space": lambda c: " " + c,
     "trailing space": lambda c: c + " ",
     "trailing newline": lambda c: c + "\n",
@@ -77,7 +83,10 @@ def test_a_valid_totp_code_written_differently_is_refused(client, roomy, name) -
     variant = DIGIT_VARIANTS[name](code)
     assert variant != code
     r = check(client, pv, "TOTP", variant)
-    assert (r.status_code, r.json()["message"]) == (400, "Verification code is incorrect"), (name, repr(variant))
+    assert (r.status_code, r.json()["message"]) == (400, "Verification code is incorrect"), (
+        name,
+        repr(variant),
+    )
     # The exact code still works: the variant neither matched nor used up the step.
     assert check(client, pv, "TOTP", code).status_code == 200
 
@@ -113,13 +122,19 @@ def test_a_delivered_code_written_differently_is_refused(container, client, room
 
 
 _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
-_NEAR_DIGITS = st.text(st.characters(whitelist_categories=("Nd", "No", "Zs")), min_size=1, max_size=8)
-_CODES = st.one_of(_TEXT, _NEAR_DIGITS, st.from_regex(r"\A[0-9]{0,12}\Z"), st.from_regex(r"\A[0-9a-fA-F]{14,18}\Z"))
+_NEAR_DIGITS = st.text(
+    st.characters(whitelist_categories=("Nd", "No", "Zs")), min_size=1, max_size=8
+)
+_CODES = st.one_of(
+    _TEXT, _NEAR_DIGITS, st.from_regex(r"\A[0-9]{0,12}\Z"), st.from_regex(r"\A[0-9a-fA-F]{14,18}\Z")
+)
 
 
 @FUZZ
 @given(provider=st.sampled_from(["TOTP", "BACKUP_CODE"]), code=_CODES)
-def test_generated_codes_never_crash_and_never_pass(container, client, roomy, provider, code) -> None:  # type: ignore[no-untyped-def]
+def test_generated_codes_never_crash_and_never_pass(
+    container, client, roomy, provider, code
+) -> None:  # type: ignore[no-untyped-def]
     _reset_failures(container, roomy.id)
     if not hasattr(roomy, "pv"):
         enroll_backup(client, roomy.headers)
@@ -139,7 +154,11 @@ def test_generated_provider_types_never_crash(container, client, roomy, provider
     if not hasattr(roomy, "pv"):
         roomy.pv = pv_of(client, roomy)  # type: ignore[attr-defined]
     for path in ("/api/auth/2fa/verification/check", "/api/auth/2fa/verification/send"):
-        params = {"providerType": provider} if code is None else {"providerType": provider, "verificationCode": code}
+        params = (
+            {"providerType": provider}
+            if code is None
+            else {"providerType": provider, "verificationCode": code}
+        )
         r = client.post(path, headers=roomy.pv, params=params)  # type: ignore[attr-defined]
         assert r.status_code < 500, (path, repr(provider), r.text)
         if provider not in ("TOTP", "SMS", "EMAIL", "BACKUP_CODE"):
@@ -147,7 +166,13 @@ def test_generated_provider_types_never_crash(container, client, roomy, provider
 
 
 _JSON = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), _TEXT),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        _TEXT,
+    ),
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_TEXT, inner, max_size=4)),
     max_leaves=10,
 )
@@ -164,7 +189,13 @@ def test_generated_login_bodies_never_crash(client, roomy, username, password) -
 @given(
     body=st.fixed_dictionaries(
         {"providerType": st.sampled_from(["TOTP", "SMS", "EMAIL", "BACKUP_CODE"])},
-        optional={"useByDefault": _JSON, "authUrl": _JSON, "phoneNumber": _JSON, "email": _JSON, "codes": _JSON},
+        optional={
+            "useByDefault": _JSON,
+            "authUrl": _JSON,
+            "phoneNumber": _JSON,
+            "email": _JSON,
+            "codes": _JSON,
+        },
     ),
     code=st.one_of(st.none(), _TEXT),
 )
@@ -184,15 +215,33 @@ def test_parameter_shapes(client, roomy) -> None:  # type: ignore[no-untyped-def
     shapes = {
         "missing code": client.post(url + "?providerType=TOTP", headers=pv),
         "empty code": client.post(url + "?providerType=TOTP&verificationCode=", headers=pv),
-        "repeated code (HPP)": client.post(url + f"?providerType=TOTP&verificationCode=000000&verificationCode={code}", headers=pv),
-        "repeated code, valid first": client.post(url + f"?providerType=TOTP&verificationCode={code}&verificationCode=000000", headers=pv),
-        "repeated provider": client.post(url + f"?providerType=SMS&providerType=TOTP&verificationCode={code}", headers=pv),
-        "array syntax": client.post(url + f"?providerType=TOTP&verificationCode[]={code}", headers=pv),
-        "code in JSON body": client.post(url + "?providerType=TOTP", headers=pv, json={"verificationCode": code}),
-        "code in form body": client.post(url + "?providerType=TOTP", headers=pv, data={"verificationCode": code}),
-        "lower-case provider": client.post(url + f"?providerType=totp&verificationCode={code}", headers=pv),
-        "provider with newline": client.post(url + f"?providerType=TOTP%0A&verificationCode={code}", headers=pv),
-        "5 000 digits": client.post(url + "?providerType=TOTP&verificationCode=" + "1" * 5000, headers=pv),
+        "repeated code (HPP)": client.post(
+            url + f"?providerType=TOTP&verificationCode=000000&verificationCode={code}", headers=pv
+        ),
+        "repeated code, valid first": client.post(
+            url + f"?providerType=TOTP&verificationCode={code}&verificationCode=000000", headers=pv
+        ),
+        "repeated provider": client.post(
+            url + f"?providerType=SMS&providerType=TOTP&verificationCode={code}", headers=pv
+        ),
+        "array syntax": client.post(
+            url + f"?providerType=TOTP&verificationCode[]={code}", headers=pv
+        ),
+        "code in JSON body": client.post(
+            url + "?providerType=TOTP", headers=pv, json={"verificationCode": code}
+        ),
+        "code in form body": client.post(
+            url + "?providerType=TOTP", headers=pv, data={"verificationCode": code}
+        ),
+        "lower-case provider": client.post(
+            url + f"?providerType=totp&verificationCode={code}", headers=pv
+        ),
+        "provider with newline": client.post(
+            url + f"?providerType=TOTP%0A&verificationCode={code}", headers=pv
+        ),
+        "5 000 digits": client.post(
+            url + "?providerType=TOTP&verificationCode=" + "1" * 5000, headers=pv
+        ),
     }
     for name, r in shapes.items():
         assert r.status_code in (400, 413, 414), (name, r.status_code, r.text)

@@ -42,14 +42,22 @@ CLIENT_SIDE_LOGGERS = ("httpx", "httpcore", "hpack", "hypothesis", "asyncio", "m
 # -- responses -------------------------------------------------------------------------------------
 
 
-def test_the_totp_secret_is_shown_only_by_generate(container, client, sysadmin_headers, victim) -> None:  # type: ignore[no-untyped-def]
+def test_the_totp_secret_is_shown_only_by_generate(
+    container, client, sysadmin_headers, victim
+) -> None:  # type: ignore[no-untyped-def]
     enroll_delivered(client, container, victim.headers, "EMAIL", "inbox@example.com")
     answers = {
         "settings": client.get("/api/2fa/account/settings", headers=victim.headers),
         "admin view": client.get(f"/api/2fa/{victim.id}/settings", headers=sysadmin_headers),
-        "update": client.put("/api/2fa/account/config?providerType=EMAIL", headers=victim.headers, json={"useByDefault": True}),
+        "update": client.put(
+            "/api/2fa/account/config?providerType=EMAIL",
+            headers=victim.headers,
+            json={"useByDefault": True},
+        ),
         "providers": client.get("/api/auth/2fa/providers", headers=pv_of(client, victim)),
-        "delete": client.delete("/api/2fa/account/config?providerType=EMAIL", headers=victim.headers),
+        "delete": client.delete(
+            "/api/2fa/account/config?providerType=EMAIL", headers=victim.headers
+        ),
     }
     for name, r in answers.items():
         assert r.status_code == 200, (name, r.text)
@@ -59,8 +67,15 @@ def test_the_totp_secret_is_shown_only_by_generate(container, client, sysadmin_h
 
 
 def test_the_verify_and_save_answer_does_not_echo_the_secret(client, victim) -> None:  # type: ignore[no-untyped-def]
-    assert client.delete("/api/2fa/account/config?providerType=TOTP", headers=victim.headers).status_code == 200
-    generated = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=victim.headers).json()
+    assert (
+        client.delete(
+            "/api/2fa/account/config?providerType=TOTP", headers=victim.headers
+        ).status_code
+        == 200
+    )
+    generated = client.post(
+        "/api/2fa/account/config/generate?providerType=TOTP", headers=victim.headers
+    ).json()
     secret = secret_of(generated["authUrl"])
     r = client.post(
         f"/api/2fa/account/config?verificationCode={oathtool(secret)}",
@@ -75,7 +90,11 @@ def test_the_second_step_shows_contacts_masked(container, client, victim) -> Non
     enroll_delivered(client, container, victim.headers, "EMAIL", "abcdefko@gmail.com")
     r = client.get("/api/auth/2fa/providers", headers=pv_of(client, victim))
     assert "+380501253652" not in r.text and "abcdefko@" not in r.text
-    assert {i["type"]: i["contact"] for i in r.json()} == {"TOTP": None, "SMS": "+38********52", "EMAIL": "ab****ko@gmail.com"}
+    assert {i["type"]: i["contact"] for i in r.json()} == {
+        "TOTP": None,
+        "SMS": "+38********52",
+        "EMAIL": "ab****ko@gmail.com",
+    }
 
 
 def test_wrong_codes_are_not_echoed_anywhere(container, client, victim) -> None:  # type: ignore[no-untyped-def]
@@ -87,7 +106,9 @@ def test_wrong_codes_are_not_echoed_anywhere(container, client, victim) -> None:
     assert "0123456789abcdef" not in r.text
     # The owner's "failed second step" notice names neither the guess nor a valid code.
     notes = [m for m in outbox(container.config) if m["to"] == victim.email]
-    assert notes and all(guess not in m["body"] and oathtool(victim.secret) not in m["body"] for m in notes)
+    assert notes and all(
+        guess not in m["body"] and oathtool(victim.secret) not in m["body"] for m in notes
+    )
 
 
 def test_the_code_travels_only_in_the_message_body(container, client, victim) -> None:  # type: ignore[no-untyped-def]
@@ -104,11 +125,17 @@ def test_api_answers_are_never_cached(container, client, victim, kind) -> None: 
     if kind == "success":
         pv = pv_of(client, victim)
         answers = [
-            client.post("/api/auth/login", json={"username": victim.email, "password": victim.password}),
+            client.post(
+                "/api/auth/login", json={"username": victim.email, "password": victim.password}
+            ),
             client.get("/api/auth/2fa/providers", headers=pv),
             check(client, pv, "TOTP", oathtool(victim.secret)),
-            client.post("/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=victim.headers),
-            client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=victim.headers),
+            client.post(
+                "/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=victim.headers
+            ),
+            client.post(
+                "/api/2fa/account/config/generate?providerType=TOTP", headers=victim.headers
+            ),
             client.get("/api/2fa/account/settings", headers=victim.headers),
             client.get("/api/auth/user", headers=victim.headers),
         ]
@@ -128,14 +155,18 @@ def test_api_answers_are_never_cached(container, client, victim, kind) -> None: 
 # -- logs --------------------------------------------------------------------------------------------
 
 
-def test_full_flows_log_no_code_secret_password_or_token(container, client, sysadmin_headers, victim, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_full_flows_log_no_code_secret_password_or_token(
+    container, client, sysadmin_headers, victim, caplog
+) -> None:  # type: ignore[no-untyped-def]
     caplog.set_level(logging.DEBUG)
     secrets = {"password": victim.password, "totp secret": victim.secret}
     backup = enroll_backup(client, victim.headers)
     secrets.update({f"backup {i}": c for i, c in enumerate(backup)})
     enroll_delivered(client, container, victim.headers, "SMS", "+15550001111")
     enroll_delivered(client, container, victim.headers, "EMAIL", "inbox@example.com")
-    pending = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=victim.headers).json()
+    pending = client.post(
+        "/api/2fa/account/config/generate?providerType=TOTP", headers=victim.headers
+    ).json()
     secrets["pending totp secret"] = secret_of(pending["authUrl"])
     tokens = []
     for provider, target in (("SMS", "+15550001111"), ("EMAIL", "inbox@example.com")):
@@ -163,7 +194,12 @@ def test_full_flows_log_no_code_secret_password_or_token(container, client, sysa
     client.post("/api/noauth/resetPasswordByEmail", json={"email": victim.email})
     reset = re.search(r"resetToken=([\w-]+)", outbox(container.config)[-1]["body"]).group(1)  # type: ignore[union-attr]
     client.get(f"/api/noauth/resetPassword?resetToken={reset}", follow_redirects=False)
-    assert client.post("/api/noauth/resetPassword", json={"resetToken": reset, "password": "third-Pa55word"}).status_code == 200
+    assert (
+        client.post(
+            "/api/noauth/resetPassword", json={"resetToken": reset, "password": "third-Pa55word"}
+        ).status_code
+        == 200
+    )
     secrets["reset token"] = reset
     secrets["third password"] = "third-Pa55word"
     # Wrong passwords and a lockout.
@@ -173,7 +209,9 @@ def test_full_flows_log_no_code_secret_password_or_token(container, client, sysa
     for _ in range(MAX_FAILURES):
         check(client, pv, "TOTP", wrong_totp(victim.secret))
     secrets.update({f"token {i}": tok for i, tok in enumerate(tokens)})
-    codes = {c for m in outbox(container.config) for c in re.findall(r"(?<!\d)\d{6}(?!\d)", m["body"])}
+    codes = {
+        c for m in outbox(container.config) for c in re.findall(r"(?<!\d)\d{6}(?!\d)", m["body"])
+    }
 
     records = [r for r in caplog.records if not r.name.startswith(CLIENT_SIDE_LOGGERS)]
     assert records  # the server did log (SQL at DEBUG, warnings)
@@ -223,7 +261,12 @@ def test_the_production_server_does_not_log_codes_or_tokens(tmp_path: Path) -> N
                         raise
                     time.sleep(0.1)
             with httpx.Client(base_url=base, timeout=10) as http:
-                admin = bearer(http.post("/api/auth/login", json={"username": SYSADMIN_EMAIL, "password": SYSADMIN_PASSWORD}).json()["token"])
+                admin = bearer(
+                    http.post(
+                        "/api/auth/login",
+                        json={"username": SYSADMIN_EMAIL, "password": SYSADMIN_PASSWORD},
+                    ).json()["token"]
+                )
                 r = http.post(
                     "/api/2fa/settings",
                     headers=admin,
@@ -235,17 +278,32 @@ def test_the_production_server_does_not_log_codes_or_tokens(tmp_path: Path) -> N
                     },
                 )
                 assert r.status_code == 200, r.text
-                generated = http.post("/api/2fa/account/config/generate?providerType=TOTP", headers=admin).json()
+                generated = http.post(
+                    "/api/2fa/account/config/generate?providerType=TOTP", headers=admin
+                ).json()
                 secret = secret_of(generated["authUrl"])
                 r = http.post(
                     f"/api/2fa/account/config?verificationCode={oathtool(secret, time.time() - 30)}",
                     headers=admin,
-                    json={"providerType": "TOTP", "useByDefault": True, "authUrl": generated["authUrl"]},
+                    json={
+                        "providerType": "TOTP",
+                        "useByDefault": True,
+                        "authUrl": generated["authUrl"],
+                    },
                 )
                 assert r.status_code == 200, r.text
-                pv = bearer(http.post("/api/auth/login", json={"username": SYSADMIN_EMAIL, "password": SYSADMIN_PASSWORD}).json()["token"])
+                pv = bearer(
+                    http.post(
+                        "/api/auth/login",
+                        json={"username": SYSADMIN_EMAIL, "password": SYSADMIN_PASSWORD},
+                    ).json()["token"]
+                )
                 code = oathtool(secret)
-                r = http.post("/api/auth/2fa/verification/check", headers=pv, params={"providerType": "TOTP", "verificationCode": code})
+                r = http.post(
+                    "/api/auth/2fa/verification/check",
+                    headers=pv,
+                    params={"providerType": "TOTP", "verificationCode": code},
+                )
                 assert r.status_code == 200, r.text
                 http.post("/api/noauth/resetPasswordByEmail", json={"email": SYSADMIN_EMAIL})
                 lines = (tmp_path / "outbox.jsonl").read_text()

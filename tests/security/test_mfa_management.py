@@ -46,7 +46,9 @@ def _own_secret() -> str:
 def _save_totp(client, headers, auth_url: str, code: str | None):  # type: ignore[no-untyped-def]
     query = f"?verificationCode={code}" if code is not None else ""
     return client.post(
-        f"/api/2fa/account/config{query}", headers=headers, json={"providerType": "TOTP", "useByDefault": True, "authUrl": auth_url}
+        f"/api/2fa/account/config{query}",
+        headers=headers,
+        json={"providerType": "TOTP", "useByDefault": True, "authUrl": auth_url},
     )
 
 
@@ -81,17 +83,28 @@ def test_a_client_chosen_secret_without_generate_is_refused(client, fresh) -> No
 
 
 def test_the_secret_cannot_be_swapped_between_generate_and_confirm(client, fresh) -> None:  # type: ignore[no-untyped-def]
-    first = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers).json()
-    second = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers).json()
+    first = client.post(
+        "/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers
+    ).json()
+    second = client.post(
+        "/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers
+    ).json()
     old = secret_of(first["authUrl"])
     assert _save_totp(client, fresh.headers, first["authUrl"], oathtool(old)).status_code == 400
     new = secret_of(second["authUrl"])
-    assert _save_totp(client, fresh.headers, second["authUrl"], oathtool(new, time.time() - 30)).status_code == 200
+    assert (
+        _save_totp(
+            client, fresh.headers, second["authUrl"], oathtool(new, time.time() - 30)
+        ).status_code
+        == 200
+    )
 
 
 @pytest.mark.parametrize("code", [None, "", "000000", "12345", "1234567", "abcdef"])
 def test_activation_needs_a_valid_code_for_the_pending_secret(client, fresh, code) -> None:  # type: ignore[no-untyped-def]
-    generated = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers).json()
+    generated = client.post(
+        "/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers
+    ).json()
     secret = secret_of(generated["authUrl"])
     if code == "000000" and oathtool(secret) == "000000":
         code = "111111"
@@ -100,25 +113,43 @@ def test_activation_needs_a_valid_code_for_the_pending_secret(client, fresh, cod
 
 
 def test_a_code_for_a_different_secret_is_refused(client, fresh) -> None:  # type: ignore[no-untyped-def]
-    generated = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers).json()
-    assert _save_totp(client, fresh.headers, generated["authUrl"], oathtool(_own_secret())).status_code == 400
+    generated = client.post(
+        "/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers
+    ).json()
+    assert (
+        _save_totp(client, fresh.headers, generated["authUrl"], oathtool(_own_secret())).status_code
+        == 400
+    )
 
 
 def test_a_pending_secret_cannot_log_in(container, client, fresh) -> None:  # type: ignore[no-untyped-def]
     enroll_delivered(client, container, fresh.headers, "EMAIL", "inbox@example.com")
-    generated = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers).json()
+    generated = client.post(
+        "/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers
+    ).json()
     secret = secret_of(generated["authUrl"])
     pv = pv_of(client, fresh)
-    assert [p["type"] for p in client.get("/api/auth/2fa/providers", headers=pv).json()] == ["EMAIL"]
+    assert [p["type"] for p in client.get("/api/auth/2fa/providers", headers=pv).json()] == [
+        "EMAIL"
+    ]
     r = check(client, pv, "TOTP", oathtool(secret))
     assert (r.status_code, r.json()["message"]) == (400, "2FA is not configured for account")
 
 
 @pytest.mark.parametrize("change", ["own codes", "subset", "superset", "one changed"])
 def test_client_chosen_backup_codes_are_refused(client, fresh, change) -> None:  # type: ignore[no-untyped-def]
-    generated = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers).json()
-    _save_totp(client, fresh.headers, generated["authUrl"], oathtool(secret_of(generated["authUrl"]), time.time() - 30))
-    body = client.post("/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=fresh.headers).json()
+    generated = client.post(
+        "/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers
+    ).json()
+    _save_totp(
+        client,
+        fresh.headers,
+        generated["authUrl"],
+        oathtool(secret_of(generated["authUrl"]), time.time() - 30),
+    )
+    body = client.post(
+        "/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=fresh.headers
+    ).json()
     codes = list(body["codes"])
     if change == "own codes":
         codes = [f"{i:016x}" for i in range(len(codes))]
@@ -135,51 +166,116 @@ def test_client_chosen_backup_codes_are_refused(client, fresh, change) -> None: 
     assert check(client, pv, "BACKUP_CODE", codes[0]).status_code == 400
 
 
-@pytest.mark.parametrize("kind,sent_to,saved_as", [("SMS", "+15550001111", "+15550002222"), ("EMAIL", "mine@example.com", "victim@example.com")])
-def test_a_setup_code_only_confirms_the_destination_it_went_to(container, client, fresh, kind, sent_to, saved_as) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    "kind,sent_to,saved_as",
+    [("SMS", "+15550001111", "+15550002222"), ("EMAIL", "mine@example.com", "victim@example.com")],
+)
+def test_a_setup_code_only_confirms_the_destination_it_went_to(
+    container, client, fresh, kind, sent_to, saved_as
+) -> None:  # type: ignore[no-untyped-def]
     field = "phoneNumber" if kind == "SMS" else "email"
-    assert client.post("/api/2fa/account/config/submit", headers=fresh.headers, json={"providerType": kind, field: sent_to}).status_code == 200
+    assert (
+        client.post(
+            "/api/2fa/account/config/submit",
+            headers=fresh.headers,
+            json={"providerType": kind, field: sent_to},
+        ).status_code
+        == 200
+    )
     code = last_code_to(container, sent_to)
-    r = client.post(f"/api/2fa/account/config?verificationCode={code}", headers=fresh.headers, json={"providerType": kind, field: saved_as})
+    r = client.post(
+        f"/api/2fa/account/config?verificationCode={code}",
+        headers=fresh.headers,
+        json={"providerType": kind, field: saved_as},
+    )
     assert r.status_code == 400
     assert _configured(client, fresh.headers) == set()
 
 
 def test_an_expired_setup_code_is_refused(container, client, fresh) -> None:  # type: ignore[no-untyped-def]
     body = {"providerType": "EMAIL", "email": "mine@example.com"}
-    assert client.post("/api/2fa/account/config/submit", headers=fresh.headers, json=body).status_code == 200
+    assert (
+        client.post("/api/2fa/account/config/submit", headers=fresh.headers, json=body).status_code
+        == 200
+    )
     code = last_code_to(container, "mine@example.com")
     with container.db.transaction() as conn:
-        conn.execute(update(t.twofa_pending).where(t.twofa_pending.c.user_id == fresh.id).values(code_expires_at=1))
-    assert client.post(f"/api/2fa/account/config?verificationCode={code}", headers=fresh.headers, json=body).status_code == 400
+        conn.execute(
+            update(t.twofa_pending)
+            .where(t.twofa_pending.c.user_id == fresh.id)
+            .values(code_expires_at=1)
+        )
+    assert (
+        client.post(
+            f"/api/2fa/account/config?verificationCode={code}", headers=fresh.headers, json=body
+        ).status_code
+        == 400
+    )
 
 
 def test_setup_codes_cannot_be_brute_forced(container, client, fresh) -> None:  # type: ignore[no-untyped-def]
     body = {"providerType": "EMAIL", "email": "mine@example.com"}
-    assert client.post("/api/2fa/account/config/submit", headers=fresh.headers, json=body).status_code == 200
+    assert (
+        client.post("/api/2fa/account/config/submit", headers=fresh.headers, json=body).status_code
+        == 200
+    )
     code = last_code_to(container, "mine@example.com")
     guesses = [f"{i:06d}" for i in range(40) if f"{i:06d}" != code][:12]
-    statuses = [client.post(f"/api/2fa/account/config?verificationCode={g}", headers=fresh.headers, json=body).status_code for g in guesses]
+    statuses = [
+        client.post(
+            f"/api/2fa/account/config?verificationCode={g}", headers=fresh.headers, json=body
+        ).status_code
+        for g in guesses
+    ]
     assert 429 in statuses and statuses.index(429) <= 10, statuses
     # Once limited, even the right code waits out the window.
-    assert client.post(f"/api/2fa/account/config?verificationCode={code}", headers=fresh.headers, json=body).status_code == 429
+    assert (
+        client.post(
+            f"/api/2fa/account/config?verificationCode={code}", headers=fresh.headers, json=body
+        ).status_code
+        == 429
+    )
 
 
 def test_a_setup_code_is_single_use(container, client, fresh) -> None:  # type: ignore[no-untyped-def]
     body = {"providerType": "EMAIL", "email": "mine@example.com"}
     client.post("/api/2fa/account/config/submit", headers=fresh.headers, json=body)
     code = last_code_to(container, "mine@example.com")
-    assert client.post(f"/api/2fa/account/config?verificationCode={code}", headers=fresh.headers, json=body).status_code == 200
-    assert client.delete("/api/2fa/account/config?providerType=EMAIL", headers=fresh.headers).status_code == 200
-    assert client.post(f"/api/2fa/account/config?verificationCode={code}", headers=fresh.headers, json=body).status_code == 400
+    assert (
+        client.post(
+            f"/api/2fa/account/config?verificationCode={code}", headers=fresh.headers, json=body
+        ).status_code
+        == 200
+    )
+    assert (
+        client.delete(
+            "/api/2fa/account/config?providerType=EMAIL", headers=fresh.headers
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            f"/api/2fa/account/config?verificationCode={code}", headers=fresh.headers, json=body
+        ).status_code
+        == 400
+    )
 
 
 def test_adding_and_removing_factors_is_notified(container, client, fresh) -> None:  # type: ignore[no-untyped-def]
-    generated = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers).json()
-    _save_totp(client, fresh.headers, generated["authUrl"], oathtool(secret_of(generated["authUrl"]), time.time() - 30))
+    generated = client.post(
+        "/api/2fa/account/config/generate?providerType=TOTP", headers=fresh.headers
+    ).json()
+    _save_totp(
+        client,
+        fresh.headers,
+        generated["authUrl"],
+        oathtool(secret_of(generated["authUrl"]), time.time() - 30),
+    )
     client.delete("/api/2fa/account/config?providerType=TOTP", headers=fresh.headers)
     notes = [m["body"] for m in outbox(container.config) if m["to"] == fresh.email]
-    assert any("Authenticator app added" in b for b in notes) and any("Authenticator app removed" in b for b in notes)
+    assert any("Authenticator app added" in b for b in notes) and any(
+        "Authenticator app removed" in b for b in notes
+    )
 
 
 # -- A12: who may change 2FA ---------------------------------------------------------------------------
@@ -188,8 +284,16 @@ def test_adding_and_removing_factors_is_notified(container, client, fresh) -> No
 def test_restricted_tokens_cannot_remove_or_change_factors(container, client, victim) -> None:  # type: ignore[no-untyped-def]
     pv = pv_of(client, victim)
     assert client.delete("/api/2fa/account/config?providerType=TOTP", headers=pv).status_code == 403
-    assert client.put("/api/2fa/account/config?providerType=TOTP", headers=pv, json={"useByDefault": True}).status_code == 403
-    assert client.delete(f"/api/2fa/{victim.id}/config?providerType=TOTP", headers=pv).status_code == 403
+    assert (
+        client.put(
+            "/api/2fa/account/config?providerType=TOTP", headers=pv, json={"useByDefault": True}
+        ).status_code
+        == 403
+    )
+    assert (
+        client.delete(f"/api/2fa/{victim.id}/config?providerType=TOTP", headers=pv).status_code
+        == 403
+    )
     assert _configured(client, victim.headers) == {"TOTP"}
 
 
@@ -198,16 +302,39 @@ def tenants(container, client, victim):  # type: ignore[no-untyped-def]
     """Tenant 1: admin `victim` (TOTP) and a customer user with TOTP; tenant 2: admin `outsider`
     (TOTP); plus the sysadmin with TOTP."""
     with container.db.read() as conn:
-        tenant1 = conn.execute(select(t.user.c.tenant_id).where(t.user.c.id == victim.id)).scalar_one()
-    customer_id = create_customer_user(container, tenant1, "customer@example.com", "customer-Pa55word")
+        tenant1 = conn.execute(
+            select(t.user.c.tenant_id).where(t.user.c.id == victim.id)
+        ).scalar_one()
+    customer_id = create_customer_user(
+        container, tenant1, "customer@example.com", "customer-Pa55word"
+    )
     headers = full_headers(client, "customer@example.com", "customer-Pa55word")
-    customer = Account(customer_id, "customer@example.com", "customer-Pa55word", headers, secret=enroll_totp(client, headers))
-    outsider = make_account(container, client, OTHER_EMAIL, "other-Pa55word", tenant_id=create_tenant(container, "Tenant B"))
+    customer = Account(
+        customer_id,
+        "customer@example.com",
+        "customer-Pa55word",
+        headers,
+        secret=enroll_totp(client, headers),
+    )
+    outsider = make_account(
+        container,
+        client,
+        OTHER_EMAIL,
+        "other-Pa55word",
+        tenant_id=create_tenant(container, "Tenant B"),
+    )
     enroll_totp(client, full_headers(client, SYSADMIN_EMAIL, SYSADMIN_PASSWORD))
-    return {"victim": victim, "customer": customer, "outsider": outsider, "sysadmin_id": sysadmin_id(container)}
+    return {
+        "victim": victim,
+        "customer": customer,
+        "outsider": outsider,
+        "sysadmin_id": sysadmin_id(container),
+    }
 
 
-def test_a_tenant_admin_cannot_read_or_reset_another_tenants_user_or_the_sysadmin(client, tenants) -> None:  # type: ignore[no-untyped-def]
+def test_a_tenant_admin_cannot_read_or_reset_another_tenants_user_or_the_sysadmin(
+    client, tenants
+) -> None:  # type: ignore[no-untyped-def]
     victim, outsider = tenants["victim"], tenants["outsider"]
     for target in (outsider.id, tenants["sysadmin_id"]):
         assert client.get(f"/api/2fa/{target}/settings", headers=victim.headers).status_code == 403
@@ -228,14 +355,26 @@ def test_a_tenant_admin_manages_its_own_tenants_users(client, tenants) -> None: 
 def test_customer_users_have_no_admin_routes(client, tenants) -> None:  # type: ignore[no-untyped-def]
     customer = tenants["customer"]
     for target in (tenants["victim"].id, customer.id, tenants["sysadmin_id"]):
-        assert client.get(f"/api/2fa/{target}/settings", headers=customer.headers).status_code == 403
-        assert client.delete(f"/api/2fa/{target}/config?providerType=TOTP", headers=customer.headers).status_code == 403
+        assert (
+            client.get(f"/api/2fa/{target}/settings", headers=customer.headers).status_code == 403
+        )
+        assert (
+            client.delete(
+                f"/api/2fa/{target}/config?providerType=TOTP", headers=customer.headers
+            ).status_code
+            == 403
+        )
     assert _configured(client, tenants["victim"].headers) == {"TOTP"}
 
 
 def test_unknown_and_malformed_user_ids(client, sysadmin_headers, tenants) -> None:  # type: ignore[no-untyped-def]
     victim = tenants["victim"]
-    assert client.get("/api/2fa/00000000-0000-4000-8000-000000000000/settings", headers=victim.headers).status_code == 404
+    assert (
+        client.get(
+            "/api/2fa/00000000-0000-4000-8000-000000000000/settings", headers=victim.headers
+        ).status_code
+        == 404
+    )
     for bad in ("not-a-uuid", "..%2F..%2Fsettings", "1 OR 1=1"):
         r = client.get(f"/api/2fa/{bad}/settings", headers=sysadmin_headers)
         assert r.status_code in (400, 404), (bad, r.status_code)
@@ -260,7 +399,10 @@ def test_the_api_sets_no_cookie_and_ignores_cookies(client, victim) -> None:  # 
     client.cookies.clear()
     r = client.delete(
         "/api/2fa/account/config?providerType=TOTP",
-        headers={"Cookie": f"X-Authorization=Bearer {token}; token={token}", "Origin": "https://evil.example"},
+        headers={
+            "Cookie": f"X-Authorization=Bearer {token}; token={token}",
+            "Origin": "https://evil.example",
+        },
     )
     assert r.status_code in (401, 403)
     assert _configured(client, victim.headers) == {"TOTP"}
@@ -275,9 +417,15 @@ def _provider(kind: str, **fields):  # type: ignore[no-untyped-def]
 
 
 BAD_SETTINGS = {
-    "SMS code lifetime 601 s": {"providers": [_provider("TOTP"), _provider("SMS", verificationCodeLifetime=601)]},
-    "email code lifetime 24 h": {"providers": [_provider("TOTP"), _provider("EMAIL", verificationCodeLifetime=86400)]},
-    "code lifetime 0": {"providers": [_provider("TOTP"), _provider("EMAIL", verificationCodeLifetime=0)]},
+    "SMS code lifetime 601 s": {
+        "providers": [_provider("TOTP"), _provider("SMS", verificationCodeLifetime=601)]
+    },
+    "email code lifetime 24 h": {
+        "providers": [_provider("TOTP"), _provider("EMAIL", verificationCodeLifetime=86400)]
+    },
+    "code lifetime 0": {
+        "providers": [_provider("TOTP"), _provider("EMAIL", verificationCodeLifetime=0)]
+    },
     "lockout 0 (never)": {"maxVerificationFailuresBeforeUserLockout": 0},
     "lockout 101": {"maxVerificationFailuresBeforeUserLockout": 101},
     "lockout 10 000": {"maxVerificationFailuresBeforeUserLockout": 10000},
@@ -291,14 +439,18 @@ BAD_SETTINGS = {
     "check limit list": {"verificationCodeCheckRateLimit": "3:900,1000:1"},
     "backup codes 0": {"providers": [_provider("TOTP"), _provider("BACKUP_CODE", codesQuantity=0)]},
     "backup codes only": {"providers": [_provider("BACKUP_CODE")]},
-    "SMS template without code": {"providers": [_provider("TOTP"), _provider("SMS", smsVerificationMessageTemplate="Hello")]},
+    "SMS template without code": {
+        "providers": [_provider("TOTP"), _provider("SMS", smsVerificationMessageTemplate="Hello")]
+    },
     "string for a number": {"maxVerificationFailuresBeforeUserLockout": "5"},
     "boolean for a number": {"totalAllowedTimeForVerification": True},
 }
 
 
 @pytest.mark.parametrize("name", list(BAD_SETTINGS))
-def test_out_of_bounds_platform_settings_are_refused(client, sysadmin_headers, platform, name) -> None:  # type: ignore[no-untyped-def]
+def test_out_of_bounds_platform_settings_are_refused(
+    client, sysadmin_headers, platform, name
+) -> None:  # type: ignore[no-untyped-def]
     before = client.get("/api/2fa/settings", headers=sysadmin_headers).json()
     body = {**platform, **BAD_SETTINGS[name]}
     r = client.post("/api/2fa/settings", headers=sysadmin_headers, json=body)
@@ -316,25 +468,48 @@ def test_out_of_bounds_platform_settings_are_refused(client, sysadmin_headers, p
     ],
 )
 def test_the_bounds_themselves_are_allowed(client, sysadmin_headers, platform, edge) -> None:  # type: ignore[no-untyped-def]
-    assert client.post("/api/2fa/settings", headers=sysadmin_headers, json={**platform, **edge}).status_code == 200
+    assert (
+        client.post(
+            "/api/2fa/settings", headers=sysadmin_headers, json={**platform, **edge}
+        ).status_code
+        == 200
+    )
 
 
-def test_only_the_sysadmin_reads_or_changes_platform_settings(container, client, sysadmin_headers, tenants) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_sysadmin_reads_or_changes_platform_settings(
+    container, client, sysadmin_headers, tenants
+) -> None:  # type: ignore[no-untyped-def]
     body = {**platform(), "maxVerificationFailuresBeforeUserLockout": 100}
-    for headers in (tenants["victim"].headers, tenants["customer"].headers, pv_of(client, tenants["victim"])):
+    for headers in (
+        tenants["victim"].headers,
+        tenants["customer"].headers,
+        pv_of(client, tenants["victim"]),
+    ):
         assert client.get("/api/2fa/settings", headers=headers).status_code == 403
         assert client.post("/api/2fa/settings", headers=headers, json=body).status_code == 403
-    assert client.get("/api/2fa/settings", headers=sysadmin_headers).json()["maxVerificationFailuresBeforeUserLockout"] == 5
+    assert (
+        client.get("/api/2fa/settings", headers=sysadmin_headers).json()[
+            "maxVerificationFailuresBeforeUserLockout"
+        ]
+        == 5
+    )
 
 
 def test_a_stale_sysadmin_session_cannot_change_settings(container, client, platform) -> None:  # type: ignore[no-untyped-def]
     stale = full_headers(client, SYSADMIN_EMAIL, SYSADMIN_PASSWORD)
     fresh = full_headers(client, SYSADMIN_EMAIL, SYSADMIN_PASSWORD)
     r = client.post(
-        "/api/auth/changePassword", headers=fresh, json={"currentPassword": SYSADMIN_PASSWORD, "newPassword": "new-Sysadmin-Pa55"}
+        "/api/auth/changePassword",
+        headers=fresh,
+        json={"currentPassword": SYSADMIN_PASSWORD, "newPassword": "new-Sysadmin-Pa55"},
     )
     assert r.status_code == 200, r.text
     body = {**platform, "maxVerificationFailuresBeforeUserLockout": 100}
     assert client.post("/api/2fa/settings", headers=stale, json=body).status_code == 401
     now = bearer(r.json()["token"])
-    assert client.get("/api/2fa/settings", headers=now).json()["maxVerificationFailuresBeforeUserLockout"] == 5
+    assert (
+        client.get("/api/2fa/settings", headers=now).json()[
+            "maxVerificationFailuresBeforeUserLockout"
+        ]
+        == 5
+    )

@@ -81,11 +81,17 @@ def _call(client, method: str, url: str, headers: dict[str, str]) -> Any:  # typ
 
 
 def test_every_protected_route_refuses_a_missing_token(client, victim) -> None:  # type: ignore[no-untyped-def]
-    wrong = [(m, p, r.status_code) for m, p, url in _routes(victim.id) if (r := _call(client, m, url, {})).status_code != 401]
+    wrong = [
+        (m, p, r.status_code)
+        for m, p, url in _routes(victim.id)
+        if (r := _call(client, m, url, {})).status_code != 401
+    ]
     assert not wrong, wrong
 
 
-def test_every_route_refuses_the_pre_verification_token_except_the_second_step(client, victim) -> None:  # type: ignore[no-untyped-def]
+def test_every_route_refuses_the_pre_verification_token_except_the_second_step(
+    client, victim
+) -> None:  # type: ignore[no-untyped-def]
     pv = pv_of(client, victim)
     refused, opened = [], []
     for method, path, url in _routes(victim.id):
@@ -99,8 +105,12 @@ def test_every_route_refuses_the_pre_verification_token_except_the_second_step(c
     assert not refused, refused
 
 
-def test_every_route_refuses_the_configuration_token_except_setup(container, client, sysadmin_headers) -> None:  # type: ignore[no-untyped-def]
-    save_platform(client, sysadmin_headers, enforceTwoFa=True, enforcedUsersFilter={"type": "ALL_USERS"})
+def test_every_route_refuses_the_configuration_token_except_setup(
+    container, client, sysadmin_headers
+) -> None:  # type: ignore[no-untyped-def]
+    save_platform(
+        client, sysadmin_headers, enforceTwoFa=True, enforcedUsersFilter={"type": "ALL_USERS"}
+    )
     user_id = create_user(container, "newbie@example.com", "newbie-Pa55word")
     body = login(client, "newbie@example.com", "newbie-Pa55word")
     assert body["scope"] == "MFA_CONFIGURATION_TOKEN"
@@ -120,7 +130,11 @@ def test_every_route_refuses_the_configuration_token_except_setup(container, cli
 def test_every_route_refuses_a_refresh_token(client, victim) -> None:  # type: ignore[no-untyped-def]
     pair = check(client, pv_of(client, victim), "TOTP", oathtool(victim.secret)).json()
     refresh = bearer(pair["refreshToken"])
-    opened = [(m, p, s) for m, p, url in _routes(victim.id) if (s := _call(client, m, url, refresh).status_code) not in (401, 403)]
+    opened = [
+        (m, p, s)
+        for m, p, url in _routes(victim.id)
+        if (s := _call(client, m, url, refresh).status_code) not in (401, 403)
+    ]
     assert not opened, opened
 
 
@@ -167,7 +181,9 @@ def test_the_pre_verification_token_dies_with_success(client, victim) -> None:  
     assert check(client, pv, "TOTP", oathtool(victim.secret, time.time() - 30)).status_code == 401
 
 
-def test_the_pre_verification_token_dies_when_its_attempt_expires(container, client, victim) -> None:  # type: ignore[no-untyped-def]
+def test_the_pre_verification_token_dies_when_its_attempt_expires(
+    container, client, victim
+) -> None:  # type: ignore[no-untyped-def]
     pv = pv_of(client, victim)
     expire_login_attempts(container, victim.id)
     assert client.get("/api/auth/2fa/providers", headers=pv).status_code == 401
@@ -177,7 +193,9 @@ def test_the_pre_verification_token_dies_when_its_attempt_expires(container, cli
 def test_the_configuration_token_is_single_use(container, client, sysadmin_headers) -> None:  # type: ignore[no-untyped-def]
     from tests.twofa_helpers import enroll_totp
 
-    save_platform(client, sysadmin_headers, enforceTwoFa=True, enforcedUsersFilter={"type": "ALL_USERS"})
+    save_platform(
+        client, sysadmin_headers, enforceTwoFa=True, enforcedUsersFilter={"type": "ALL_USERS"}
+    )
     create_user(container, "newbie@example.com", "newbie-Pa55word")
     mfa = bearer(login(client, "newbie@example.com", "newbie-Pa55word")["token"])
     enroll_totp(client, mfa)
@@ -220,18 +238,28 @@ def _attacks(token: str, key: bytes) -> dict[str, str]:
         "no signature part": f"{header}.{payload}",
         "HS256 re-signed with the real key": _forge({"alg": "HS256", "typ": "JWT"}, claims, key),
         "wrong key": _forge({"alg": "HS512", "typ": "JWT"}, claims, attacker_key),
-        "empty key (kid /dev/null)": _forge({"alg": "HS512", "typ": "JWT", "kid": "../../../../dev/null"}, claims, b""),
+        "empty key (kid /dev/null)": _forge(
+            {"alg": "HS512", "typ": "JWT", "kid": "../../../../dev/null"}, claims, b""
+        ),
         "kid SQL injection": _forge({"alg": "HS512", "kid": "x' UNION SELECT 'k"}, claims, b"k"),
         "embedded jwk": _forge(
             {"alg": "HS512", "jwk": {"kty": "oct", "k": _b64(attacker_key)}}, claims, attacker_key
         ),
-        "jku": _forge({"alg": "HS512", "jku": "https://evil.example/jwks.json"}, claims, attacker_key),
+        "jku": _forge(
+            {"alg": "HS512", "jku": "https://evil.example/jwks.json"}, claims, attacker_key
+        ),
         "expired": _forge({"alg": "HS512"}, dict(claims, iat=now - 7200, exp=now - 3600), key),
         "not yet valid": _forge({"alg": "HS512"}, dict(claims, nbf=now + 3600), key),
-        "issued in the future, already expired": _forge({"alg": "HS512"}, dict(claims, iat=now + 3600, exp=now - 1), key),
-        "missing exp": _forge({"alg": "HS512"}, {k: v for k, v in claims.items() if k != "exp"}, key),
+        "issued in the future, already expired": _forge(
+            {"alg": "HS512"}, dict(claims, iat=now + 3600, exp=now - 1), key
+        ),
+        "missing exp": _forge(
+            {"alg": "HS512"}, {k: v for k, v in claims.items() if k != "exp"}, key
+        ),
         "wrong iss": _forge({"alg": "HS512"}, dict(claims, iss="evil.example"), key),
-        "missing iss": _forge({"alg": "HS512"}, {k: v for k, v in claims.items() if k != "iss"}, key),
+        "missing iss": _forge(
+            {"alg": "HS512"}, {k: v for k, v in claims.items() if k != "iss"}, key
+        ),
         "tampered claims, old signature": f"{header}.{_b64(json.dumps(tampered).encode())}.{signature}",
         "tampered claims, wrong key": _forge({"alg": "HS512"}, tampered, attacker_key),
         "garbage": "not.a.jwt",
@@ -265,22 +293,43 @@ def test_token_type_confusion_even_with_a_valid_signature(container, client, vic
     claims = _claims(pv)
     cases = {
         # The victim's attempt presented for another user.
-        "pv with another userId": ("/api/auth/2fa/providers", dict(claims, userId=str(other.id), sub=other.email)),
+        "pv with another userId": (
+            "/api/auth/2fa/providers",
+            dict(claims, userId=str(other.id), sub=other.email),
+        ),
         # The pre-verification token's attempt reused as a configuration token.
-        "pv relabelled MFA_CONFIGURATION_TOKEN": ("/api/2fa/account/settings", dict(claims, scopes=["MFA_CONFIGURATION_TOKEN"])),
+        "pv relabelled MFA_CONFIGURATION_TOKEN": (
+            "/api/2fa/account/settings",
+            dict(claims, scopes=["MFA_CONFIGURATION_TOKEN"]),
+        ),
         # A restricted token relabelled as a full one: no session behind it.
         "pv relabelled TENANT_ADMIN": ("/api/auth/user", dict(claims, scopes=["TENANT_ADMIN"])),
-        "pv without jti": ("/api/auth/2fa/providers", {k: v for k, v in claims.items() if k != "jti"}),
+        "pv without jti": (
+            "/api/auth/2fa/providers",
+            {k: v for k, v in claims.items() if k != "jti"},
+        ),
         "pv with a random jti": ("/api/auth/2fa/providers", dict(claims, jti=str(uuid.uuid4()))),
     }
     pair = check(client, pv_of(client, other), "TOTP", oathtool(other.secret)).json()
     access = _claims(pair["token"])
-    cases["access relabelled PRE_VERIFICATION_TOKEN"] = ("/api/auth/2fa/providers", dict(access, scopes=["PRE_VERIFICATION_TOKEN"]))
-    cases["access with a random sessionId"] = ("/api/auth/user", dict(access, sessionId=str(uuid.uuid4())))
-    cases["access without sessionId"] = ("/api/auth/user", {k: v for k, v in access.items() if k != "sessionId"})
+    cases["access relabelled PRE_VERIFICATION_TOKEN"] = (
+        "/api/auth/2fa/providers",
+        dict(access, scopes=["PRE_VERIFICATION_TOKEN"]),
+    )
+    cases["access with a random sessionId"] = (
+        "/api/auth/user",
+        dict(access, sessionId=str(uuid.uuid4())),
+    )
+    cases["access without sessionId"] = (
+        "/api/auth/user",
+        {k: v for k, v in access.items() if k != "sessionId"},
+    )
     for name, (path, edited) in cases.items():
         r = client.get(path, headers=bearer(jwt.encode(edited, key, algorithm="HS512")))
         assert r.status_code in (401, 403), (name, r.status_code, r.text)
     # The refresh token is not an access token, and the access token opens no second step.
-    assert client.get("/api/auth/user", headers=bearer(pair["refreshToken"])).status_code in (401, 403)
+    assert client.get("/api/auth/user", headers=bearer(pair["refreshToken"])).status_code in (
+        401,
+        403,
+    )
     assert client.get("/api/auth/2fa/providers", headers=bearer(pair["token"])).status_code == 403

@@ -25,7 +25,10 @@ def test_the_same_code_cannot_log_in_twice(client, victim) -> None:  # type: ign
 
 def test_an_older_step_is_refused_after_a_newer_one(client, victim) -> None:  # type: ignore[no-untyped-def]
     now = safe_step_time()
-    assert check(client, pv_of(client, victim), "TOTP", oathtool(victim.secret, now)).status_code == 200
+    assert (
+        check(client, pv_of(client, victim), "TOTP", oathtool(victim.secret, now)).status_code
+        == 200
+    )
     r = check(client, pv_of(client, victim), "TOTP", oathtool(victim.secret, now - 30))
     assert r.status_code == 400
 
@@ -33,10 +36,15 @@ def test_an_older_step_is_refused_after_a_newer_one(client, victim) -> None:  # 
 def test_the_enrollment_code_cannot_log_in(client, victim) -> None:  # type: ignore[no-untyped-def]
     """enroll_totp confirmed with the code of the step before enrollment: that step is used up."""
     now = safe_step_time()
-    r = check(client, pv_of(client, victim), "TOTP", oathtool(victim.secret, victim.enrolled_at - 30))
+    r = check(
+        client, pv_of(client, victim), "TOTP", oathtool(victim.secret, victim.enrolled_at - 30)
+    )
     assert (r.status_code, r.json()["message"]) == (400, INCORRECT)
     # The current step is still free.
-    assert check(client, pv_of(client, victim), "TOTP", oathtool(victim.secret, now)).status_code == 200
+    assert (
+        check(client, pv_of(client, victim), "TOTP", oathtool(victim.secret, now)).status_code
+        == 200
+    )
 
 
 def test_a_replayed_code_on_the_same_token_is_refused(client, victim) -> None:  # type: ignore[no-untyped-def]
@@ -53,7 +61,10 @@ def test_the_window_is_one_step_back_and_never_forward(client, victim) -> None: 
     for offset in (30, 60, -60, -90):
         r = check(client, pv_of(client, victim), "TOTP", oathtool(victim.secret, now + offset))
         assert r.status_code == 400, offset
-    assert check(client, pv_of(client, victim), "TOTP", oathtool(victim.secret, now)).status_code == 200
+    assert (
+        check(client, pv_of(client, victim), "TOTP", oathtool(victim.secret, now)).status_code
+        == 200
+    )
 
 
 def test_a_wrong_code_does_not_use_up_the_step(client, victim) -> None:  # type: ignore[no-untyped-def]

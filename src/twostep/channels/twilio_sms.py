@@ -9,12 +9,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from twostep.channels.errors import ChannelConfigError, ChannelSendError, describe, scrub
 from twostep.channels.sms_rules import (
-    E164,
     endpoint_url,
     prepare_message,
     require,
     validate_number,
 )
+from twostep.domain.contacts import is_e164
 
 INVALID_CONFIG = (
     "Invalid twilio sms provider configuration: accountSid, accountToken and numberFrom "
@@ -42,7 +42,7 @@ class TwilioSender:
         if not _SID.fullmatch(sid.strip()):
             raise ChannelConfigError("Invalid twilio sms provider configuration: bad accountSid")
         number_from = number_from.strip()
-        if not (E164.fullmatch(number_from) or re.match(r"^(PN|MG).*$", number_from)):
+        if not (is_e164(number_from) or re.match(r"^(PN|MG).*$", number_from)):
             raise ChannelConfigError(INVALID_FROM)
         self._sid = sid.strip()
         self._token = token

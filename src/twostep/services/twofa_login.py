@@ -8,6 +8,7 @@ and dies on success, lockout and expiry.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,8 @@ from twostep.services import (
 )
 from twostep.services.audit import login_data
 from twostep.storage import tables as t
+
+log = logging.getLogger("twostep.twofa")
 
 INCORRECT = "Verification code is incorrect"
 LOCKED = "User account was locked due to exceeded 2FA verification attempts"
@@ -303,7 +306,12 @@ def check(
     # 2. Decide, and on success consume the code and the attempt in one transaction.
     pair = _verify_and_complete(c, user, config, provider, code, attempt_id, client)
     if pair is not None:
-        _clear_buckets(c, user_id, settings)
+        # The login is complete and committed: clearing the buckets is a courtesy that must not
+        # turn a success into an error when Redis or the database hiccups right now.
+        try:
+            _clear_buckets(c, user_id, settings)
+        except Exception:
+            log.warning("rate-limit buckets were not cleared after a successful check")
         return pair
 
     # 3. A failure: audit, tell the owner (once per login attempt), lock at the maximum.

@@ -16,10 +16,8 @@ log = logging.getLogger("twostep.twofa")
 
 
 def _check_caps(c: Container, **kwargs: Any) -> None:
-    try:
-        from twostep.services.send_caps import check_send_allowed
-    except ImportError:  # the caps module ships with the delivery issue
-        return
+    from twostep.services.send_caps import check_send_allowed
+
     check_send_allowed(c, **kwargs)
 
 
