@@ -9,15 +9,23 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from twostep.domain.ids import now_ms
 
 
-def _too_large_body() -> bytes:
-    return json.dumps(
-        {
-            "status": 413,
-            "message": "Request body is too large",
-            "errorCode": 31,
-            "timestamp": now_ms(),
-        }
+async def send_error(send: Send, status: int, message: str, code: int) -> None:
+    """ThingsBoard's error body, written straight to ASGI (for middleware that answers itself)."""
+    body = json.dumps(
+        {"status": status, "message": message, "errorCode": code, "timestamp": now_ms()}
     ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodyLimitMiddleware:
@@ -59,18 +67,7 @@ class BodyLimitMiddleware:
 
     @staticmethod
     async def _reject(send: Send) -> None:
-        body = _too_large_body()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 413, "Request body is too large", 31)
 
 
 class _BodyTooLarge(Exception):

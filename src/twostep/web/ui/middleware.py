@@ -16,13 +16,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from http.cookies import CookieError, SimpleCookie
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from twostep.domain.ids import now_ms
+from twostep.web.middleware import send_error
 from twostep.web.ui import session as s
 
 CSP = (
@@ -60,21 +59,7 @@ def _same_origin(scope: Scope, headers: dict[bytes, bytes]) -> bool:
 
 
 async def _refuse(send: Send, message: str) -> None:
-    body = json.dumps(
-        {"status": 403, "message": message, "errorCode": 20, "timestamp": now_ms()}
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 403,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_error(send, 403, message, 20)
 
 
 class UiSessionMiddleware:
