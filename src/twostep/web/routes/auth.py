@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Body, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
@@ -139,18 +139,22 @@ def activate(
 
 
 @router.post("/api/noauth/resetPasswordByEmail", response_class=Response)
-async def reset_password_by_email(request: Request, container: ContainerDep) -> None:
-    """Always 200 with an empty body, whatever the email: nothing to learn from the answer."""
+async def reset_password_by_email(
+    request: Request, container: ContainerDep, background: BackgroundTasks
+) -> None:
+    """Always 200 with an empty body, whatever the email, and answered before any lookup or mail:
+    neither the answer nor its timing tells whether the account exists."""
     try:
         body = await json_body(request)
     except BadRequest:
         return None
     email = body.get("email") if isinstance(body, dict) else None
     if isinstance(email, str) and 0 < len(email) <= 255:
-        link_base = base_url(request)
-        await run_in_threadpool(
-            lambda: auth.request_password_reset(container, email=email, base_url=link_base)
-        )
+
+        def request_reset() -> None:
+            auth.request_password_reset(container, email=email, base_url=base_url(request))
+
+        background.add_task(request_reset)
     return None
 
 

@@ -1,0 +1,135 @@
+"""Multi-edit mutations (a defence with a second layer behind it: both layers removed)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path("/tmp/mut")
+SRC = ROOT / "src/twostep"
+S = "tests/security/"
+M = [
+    {
+        "id": "backup-user-binding",
+        "defence": "backup code bound to its user (hash scope + config_id)",
+        "edits": [
+            ("providers/backup_code.py", 'return f"backup:{user_id}"', 'return "backup"'),
+            (
+                "services/twofa_store.py",
+                "                t.backup_code.c.config_id == spec.config_id,\n",
+                "",
+            ),
+        ],
+        "tests": S + "test_flow_bypass.py",
+        "backends": "sqlite",
+    },
+    {
+        "id": "login-code-attempt-binding",
+        "defence": "login code bound to its login attempt (hash scope + row)",
+        "edits": [
+            (
+                "providers/delivered_code.py",
+                'return f"login:{attempt_id}:{provider.value}:{target}"',
+                'return f"login:{provider.value}:{target}"',
+            ),
+            ("services/twofa_store.py", "                la.id == spec.attempt_id,\n", ""),
+        ],
+        "tests": S + "test_flow_bypass.py",
+        "backends": "sqlite",
+    },
+    {
+        "id": "setup-destination-binding",
+        "defence": "setup code bound to its destination (hash scope + target check)",
+        "edits": [
+            (
+                "providers/delivered_code.py",
+                'return f"setup:{user_id}:{provider.value}:{target}"',
+                'return f"setup:{user_id}:{provider.value}"',
+            ),
+            ("providers/delivered_code.py", " or pending.target != target:", ":"),
+        ],
+        "tests": S + "test_mfa_management.py",
+        "backends": "sqlite",
+    },
+    {
+        "id": "secret-sealed",
+        "defence": "TOTP secrets encrypted at rest (AES-GCM)",
+        "edits": [
+            (
+                "crypto.py",
+                "        return self.PREFIX + base64.b64encode(nonce + sealed).decode()",
+                "        return self.PREFIX + plaintext",
+            ),
+            (
+                "crypto.py",
+                "        raw = base64.b64decode(token[len(self.PREFIX) :])",
+                "        return token[len(self.PREFIX) :]\n        raw = b''",
+            ),
+        ],
+        "tests": S
+        + "test_backup_codes.py::test_database_dump_holds_no_code_secret_token_or_password",
+        "backends": "sqlite",
+    },
+    {
+        "id": "over-limit-guard",
+        "defence": "no evaluation once the count passed the limit",
+        "edits": [("services/twofa_login.py", "if count > settings.max_failures:", "if False:")],
+        "tests": S + "test_race_evaluations.py",
+        "backends": "sqlite,postgresql",
+    },
+]
+
+
+def main(only):
+    out = []
+    for m in M:
+        if only and m["id"] not in only:
+            continue
+        originals = {}
+        ok = True
+        for f, old, new in m["edits"]:
+            p = SRC / f
+            originals.setdefault(p, p.read_text())
+            text = p.read_text()
+            if text.count(old) != 1:
+                ok = False
+                print(m["id"], "NOT APPLIED", f, text.count(old))
+                break
+            p.write_text(text.replace(old, new))
+        try:
+            if not ok:
+                continue
+            env = dict(
+                os.environ, TWOSTEP_TEST_BACKENDS=m["backends"], PYTHONPATH=str(ROOT / "src")
+            )
+            cmd = f"{ROOT}/.venv/bin/pytest -q -p no:warnings -p no:cacheprovider --tb=no -rf {m['tests']}"
+            p = subprocess.run(
+                cmd,
+                check=False,
+                shell=True,
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+            failed = [
+                l.split(" ", 1)[1].split(" - ")[0]
+                for l in p.stdout.splitlines()
+                if l.startswith(("FAILED ", "ERROR "))
+            ]
+            status = (
+                "KILLED"
+                if p.returncode != 0 and failed
+                else ("SURVIVED" if p.returncode == 0 else f"rc={p.returncode}")
+            )
+            print(m["id"], status, failed[:3], p.stdout.strip().splitlines()[-1:], flush=True)
+            out.append({"id": m["id"], "status": status, "failed": failed})
+        finally:
+            for p, text in originals.items():
+                p.write_text(text)
+    Path("/tmp/mutwork/results2.json").write_text(json.dumps(out, indent=1))
+
+
+main(set(sys.argv[1:]))

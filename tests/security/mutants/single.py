@@ -1,0 +1,478 @@
+"""Apply one mutation at a time to /tmp/mut/src, run the named tests (SQLite), restore.
+
+See ../MUTATIONS.md. over-limit-guard and secret-sealed are in layered.py."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path("/tmp/mut")
+SRC = ROOT / "src/twostep"
+M = []
+
+
+def mut(id, defence, file, old, new, tests, count=1):
+    M.append(
+        {
+            "id": id,
+            "defence": defence,
+            "file": file,
+            "old": old,
+            "new": new,
+            "tests": tests,
+            "count": count,
+        }
+    )
+
+
+S = "tests/security/"
+mut(
+    "totp-replay",
+    "TOTP step used once (last_used_step < step)",
+    "services/twofa_store.py",
+    "t.twofa_config.c.last_used_step.is_(None) | (t.twofa_config.c.last_used_step < spec.step),",
+    "t.twofa_config.c.id == spec.config_id,",
+    S + "test_totp_replay.py",
+)
+mut(
+    "charge-first",
+    "2FA failure counted (increment before the check)",
+    "services/twofa_login.py",
+    ".values(twofa_failed_attempts=t.user_credentials.c.twofa_failed_attempts + 1)",
+    ".values(twofa_failed_attempts=t.user_credentials.c.twofa_failed_attempts + 0)",
+    S + "test_bruteforce_lockout.py",
+)
+mut(
+    "password-resets-2fa-count",
+    "a correct password never resets the 2FA count",
+    "services/auth.py",
+    "    values: dict[str, Any] = {}\n",
+    '    values: dict[str, Any] = {"twofa_failed_attempts": 0}\n',
+    S + "test_bruteforce_lockout.py",
+)
+mut(
+    "success-resets-only",
+    "success resets the count",
+    "services/twofa_login.py",
+    ".values(twofa_failed_attempts=0, last_login_ts=now)",
+    ".values(last_login_ts=now)",
+    S + "test_bruteforce_lockout.py",
+)
+mut(
+    "lockout-notice",
+    "lockout tells the owner and the lockout address",
+    "services/twofa_login.py",
+    "        twofa_notify.lockout(\n",
+    "        (lambda *a, **k: None)(\n",
+    S + "test_bruteforce_lockout.py",
+)
+mut(
+    "admin-unlock-reset",
+    "admin unlock clears the 2FA count",
+    "services/user_accounts.py",
+    ".values(enabled=True, failed_login_attempts=0, twofa_failed_attempts=0)",
+    ".values(enabled=True, failed_login_attempts=0)",
+    S + "test_bruteforce_lockout.py",
+)
+mut(
+    "attempt-state",
+    "restricted token only while its attempt is ACTIVE (web/deps.py)",
+    "web/deps.py",
+    'and row.state == "ACTIVE"',
+    "and True",
+    S + "test_preverification_token.py",
+)
+mut(
+    "attempt-expiry",
+    "restricted token only until its attempt expires (web/deps.py)",
+    "web/deps.py",
+    "and row.expires_at > now_ms()",
+    "and True",
+    S + "test_preverification_token.py " + S + "test_bruteforce_lockout.py",
+)
+mut(
+    "attempt-user",
+    "restricted token's attempt belongs to its user",
+    "web/deps.py",
+    ", t.login_attempt.c.user_id == claims.user_id",
+    "",
+    S + "test_preverification_token.py",
+)
+mut(
+    "attempt-scope",
+    "restricted token's attempt has its scope",
+    "web/deps.py",
+    "and row.scope == claims.authority.value",
+    "and True",
+    S + "test_preverification_token.py",
+)
+mut(
+    "authority-matrix",
+    "route authority lists (require)",
+    "web/deps.py",
+    "if principal.authority not in allowed:",
+    "if False:",
+    S + "test_preverification_token.py",
+)
+mut(
+    "refresh-not-access",
+    "refresh token is not an access token",
+    "web/deps.py",
+    "elif claims.authority == Authority.REFRESH_TOKEN:\n        raise PermissionDenied()",
+    "elif False:\n        raise PermissionDenied()",
+    S + "test_preverification_token.py",
+)
+mut(
+    "session-live",
+    "access token only while its session is live",
+    "web/deps.py",
+    "elif not container.tokens.session_is_live(claims.session_id):",
+    "elif False:",
+    S + "test_sessions.py " + S + "test_preverification_token.py",
+)
+mut(
+    "jwt-alg",
+    "JWT algorithm allow-list (HS512 only)",
+    "services/tokens.py",
+    "algorithms=[ALGORITHM],",
+    'algorithms=[ALGORITHM, "HS256"],',
+    S + "test_preverification_token.py",
+)
+mut(
+    "jwt-iss",
+    "JWT issuer check",
+    "services/tokens.py",
+    "issuer=self.issuer,",
+    "",
+    S + "test_preverification_token.py",
+)
+mut(
+    "jwt-exp-required",
+    "JWT exp required",
+    "services/tokens.py",
+    'options={"require": ["exp", "iat", "sub", "iss"]},',
+    'options={"require": ["iat", "sub", "iss"]},',
+    S + "test_preverification_token.py",
+)
+mut(
+    "strict-code-regex",
+    "code is exactly six ASCII digits",
+    "domain/twofa/codes.py",
+    '_DIGITS = re.compile(r"[0-9]{6}")',
+    '_DIGITS = re.compile(r"\\d{6}")',
+    S + "test_input_strictness.py",
+)
+mut(
+    "pending-secret",
+    "only the server's pending TOTP secret can be activated",
+    "providers/totp.py",
+    "        if not tools.same(secret_in(submitted.auth_url), secret):\n            raise BadRequest(INCORRECT)\n",
+    "        secret = secret_in(submitted.auth_url) or secret\n",
+    S + "test_mfa_management.py",
+)
+mut(
+    "pending-backup-codes",
+    "only the generated backup codes can be activated",
+    "providers/backup_code.py",
+    '        if sent != set(pending.backup_code_hashes):\n            raise BadRequest("Backup codes do not match the generated ones")\n        return {"backup_code_hashes": list(pending.backup_code_hashes)}',
+    '        return {"backup_code_hashes": list(sent)}',
+    S + "test_mfa_management.py",
+)
+mut(
+    "backup-single-use",
+    "backup code used once (used_at IS NULL)",
+    "services/twofa_store.py",
+    "                t.backup_code.c.used_at.is_(None),\n            )\n            .values(used_at=now)",
+    "            )\n            .values(used_at=now)",
+    S + "test_backup_codes.py",
+)
+mut(
+    "backup-config-bound",
+    "backup code bound to its user's factor",
+    "providers/backup_code.py",
+    'return f"backup:{user_id}"',
+    'return "backup"',
+    S + "test_flow_bypass.py",
+)
+mut(
+    "backup-hashed",
+    "backup codes stored as keyed hashes",
+    "providers/backup_code.py",
+    "hashes = [tools.keyed_hash(code, scope(user_id)) for code in plain]",
+    "hashes = list(plain)",
+    S + "test_backup_codes.py::test_database_dump_holds_no_code_secret_token_or_password",
+)
+mut(
+    "login-code-attempt",
+    "login code bound to its login attempt",
+    "providers/delivered_code.py",
+    'return f"login:{attempt_id}:{provider.value}:{target}"',
+    'return f"login:{provider.value}:{target}"',
+    S + "test_flow_bypass.py",
+)
+mut(
+    "setup-attempts",
+    "setup code attempts limited",
+    "services/twofa_account.py",
+    "SETUP_ATTEMPTS = 10",
+    "SETUP_ATTEMPTS = 10**6",
+    S + "test_mfa_management.py",
+)
+mut(
+    "setup-destination",
+    "setup code bound to its destination",
+    "providers/delivered_code.py",
+    'return f"setup:{user_id}:{provider.value}:{target}"',
+    'return f"setup:{user_id}:{provider.value}"',
+    S + "test_mfa_management.py",
+)
+mut(
+    "idor-tenant",
+    "tenant admin manages only its tenant (admin reset routes)",
+    "services/twofa_account.py",
+    "and target.tenant_id == principal.tenant_id",
+    "",
+    S + "test_mfa_management.py",
+)
+mut(
+    "bound-lifetime",
+    "code lifetime <= 600 s",
+    "domain/twofa/platform.py",
+    "elif lifetime > MAX_CODE_LIFETIME:",
+    "elif False:",
+    S + "test_mfa_management.py",
+)
+mut(
+    "bound-failures",
+    "1 <= lockout <= 100",
+    "domain/twofa/platform.py",
+    "elif not 1 <= failures <= MAX_FAILURES:",
+    "elif False:",
+    S + "test_mfa_management.py",
+)
+mut(
+    "bound-total",
+    "total time <= 3600 s",
+    "domain/twofa/platform.py",
+    "elif total > 3600:",
+    "elif False:",
+    S + "test_mfa_management.py",
+)
+mut(
+    "proxy-hops",
+    "X-Forwarded-For only behind trusted_proxy_hops",
+    "web/deps.py",
+    "    if hops > 0:\n",
+    "    if True:\n        hops = hops or 1\n",
+    S + "test_client_ip_spoofing.py",
+)
+mut(
+    "proxy-last-entry",
+    "X-Forwarded-For: our proxy's entry, not the client's",
+    "web/deps.py",
+    "address = forwarded[-hops]",
+    "address = forwarded[0]",
+    S + "test_client_ip_spoofing.py",
+)
+mut(
+    "revoke-password-change",
+    "password change revokes sessions and pending steps",
+    "services/auth.py",
+    "        credentials.store_password(conn, user_id, new_hash, row.password_history, now_ms())\n        c.tokens.revoke_user(conn, user_id)\n",
+    "        credentials.store_password(conn, user_id, new_hash, row.password_history, now_ms())\n",
+    S + "test_sessions.py",
+)
+mut(
+    "revoke-reset",
+    "password reset revokes everything",
+    "services/auth.py",
+    "        c.tokens.revoke_user(conn, cred.user_id)\n",
+    "",
+    S + "test_sessions.py",
+)
+mut(
+    "revoke-disable",
+    "admin disable revokes everything",
+    "services/user_accounts.py",
+    "            conn.execute(update(creds).where(where).values(enabled=False))\n            TokenService.revoke_user(conn, user_id)\n",
+    "            conn.execute(update(creds).where(where).values(enabled=False))\n",
+    S + "test_sessions.py",
+)
+mut(
+    "revoke-lockout",
+    "2FA lockout revokes everything",
+    "services/twofa_login.py",
+    "            c.tokens.revoke_user(conn, user.id)\n",
+    "",
+    S + "test_sessions.py",
+)
+mut(
+    "revoke-logout",
+    "logout revokes the login's sessions",
+    "services/auth.py",
+    "            c.tokens.revoke_session(conn, session_id)\n",
+    "            pass\n",
+    S + "test_sessions.py",
+)
+mut(
+    "refresh-rotation",
+    "refresh token works once",
+    "services/tokens.py",
+    ".where(s_.id == session_id, s_.revoked.is_(False), s_.expires_at > now)\n                .values(revoked=True)",
+    ".where(s_.id == session_id, s_.revoked.is_(False), s_.expires_at > now)\n                .values(revoked=False)",
+    S + "test_sessions.py",
+)
+mut(
+    "dummy-hash",
+    "unknown users verified against a dummy hash",
+    "crypto.py",
+    "        try:\n            return self._ph.verify(stored or self._dummy, password) and stored is not None",
+    "        if stored is None:\n            return False\n        try:\n            return self._ph.verify(stored, password)",
+    S + "test_enumeration.py",
+)
+mut(
+    "unknown-lockout",
+    "unknown users lock out like known ones",
+    "services/auth.py",
+    "        _unknown_user_failure(c, username, max_attempts)\n",
+    "",
+    S + "test_enumeration.py",
+)
+mut(
+    "state-after-password",
+    "account state told only after the password",
+    "services/auth.py",
+    '    max_attempts = settings.get("maxFailedLoginAttempts")\n    if row is None:',
+    '    max_attempts = settings.get("maxFailedLoginAttempts")\n    if row is not None and not row.enabled:\n        raise AuthenticationFailed(NOT_ACTIVE)\n    if row is None:',
+    S + "test_enumeration.py",
+)
+mut(
+    "no-store",
+    "Cache-Control: no-store on API answers",
+    "web/middleware.py",
+    'if is_api and b"cache-control" not in names:',
+    "if False:",
+    S + "test_leakage.py",
+)
+mut(
+    "no-log-codes",
+    "codes never logged (mutation adds a debug log)",
+    "services/twofa_notify.py",
+    '    channel = "sms" if provider == ProviderType.SMS else "email"\n',
+    '    channel = "sms" if provider == ProviderType.SMS else "email"\n    import logging; logging.getLogger("twostep.twofa").debug("code %s for %s", code, target)\n',
+    S + "test_leakage.py",
+)
+mut(
+    "send-period",
+    "login send once per period per user+provider",
+    "services/twofa_login.py",
+    "capacity=1, period_s=settings.min_send_period",
+    "capacity=100, period_s=settings.min_send_period",
+    S + "test_sms_email_abuse.py",
+)
+mut(
+    "send-caps",
+    "send caps (per user/destination/client/block/country/global)",
+    "services/twofa_notify.py",
+    "    check_send_allowed(c, **kwargs)\n",
+    "    return\n",
+    S + "test_sms_email_abuse.py " + S + "test_client_ip_spoofing.py",
+)
+mut(
+    "email-validation",
+    "email is one plain addr-spec",
+    "domain/contacts.py",
+    "return isinstance(value, str) and len(value) <= 255 and _EMAIL.fullmatch(value) is not None",
+    "return isinstance(value, str) and '@' in value",
+    S + "test_sms_email_abuse.py",
+)
+mut(
+    "e164-ascii",
+    "E.164 with ASCII digits, whole value",
+    "domain/contacts.py",
+    '_E164 = re.compile(r"\\+[1-9][0-9]{1,14}")',
+    '_E164 = re.compile(r"\\+[1-9]\\d{1,14}")',
+    S + "test_sms_email_abuse.py",
+)
+mut(
+    "host-header",
+    "mail links never from the Host header",
+    "web/requests.py",
+    '    host, port = request.scope.get("server") or ("127.0.0.1", 8080)\n    host = f"[{host}]" if ":" in str(host) else host\n    return f"http://{host}:{port}"',
+    '    return f"{request.url.scheme}://{request.url.netloc}"',
+    S + "test_sms_email_abuse.py",
+)
+mut(
+    "enforce-order",
+    "a user with 2FA gets the pre-verification token even under enforcement",
+    "services/twofa_login.py",
+    "        if configs:\n            return _restricted(c, conn, user, Authority.PRE_VERIFICATION_TOKEN, settings, client)\n        if is_enforced(conn, settings, user):\n            return _restricted(c, conn, user, Authority.MFA_CONFIGURATION_TOKEN, settings, client)",
+    "        if is_enforced(conn, settings, user):\n            return _restricted(c, conn, user, Authority.MFA_CONFIGURATION_TOKEN, settings, client)\n        if configs:\n            return _restricted(c, conn, user, Authority.PRE_VERIFICATION_TOKEN, settings, client)",
+    S + "test_flow_bypass.py",
+)
+mut(
+    "change-notice",
+    "adding/removing factors notifies the owner",
+    "services/twofa_notify.py",
+    "def changed(c: Container, user: Any, change: str, client: Any) -> None:\n",
+    "def changed(c: Container, user: Any, change: str, client: Any) -> None:\n    return\n",
+    S + "test_mfa_management.py " + S + "test_flow_bypass.py",
+)
+
+
+def main(only):
+    results = []
+    for m in M:
+        if only and m["id"] not in only:
+            continue
+        if not m["tests"]:
+            continue
+        path = SRC / m["file"]
+        original = path.read_text()
+        n = original.count(m["old"])
+        if n != m["count"]:
+            results.append({**m, "status": f"NOT APPLIED (found {n})"})
+            print(m["id"], "NOT APPLIED", n, flush=True)
+            continue
+        path.write_text(original.replace(m["old"], m["new"]))
+        try:
+            env = dict(os.environ, TWOSTEP_TEST_BACKENDS="sqlite", PYTHONPATH=str(ROOT / "src"))
+            cmd = f"{ROOT}/.venv/bin/pytest -q -p no:warnings -p no:cacheprovider -x --tb=no -rf {m['tests']}"
+            p = subprocess.run(
+                cmd,
+                check=False,
+                shell=True,
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=900,
+            )
+            failed = [
+                l.split(" ", 1)[1].split(" - ")[0]
+                for l in p.stdout.splitlines()
+                if l.startswith(("FAILED ", "ERROR "))
+            ]
+            status = (
+                "KILLED"
+                if p.returncode != 0 and failed
+                else ("SURVIVED" if p.returncode == 0 else f"rc={p.returncode}")
+            )
+            results.append(
+                {
+                    **m,
+                    "status": status,
+                    "failed": failed,
+                    "tail": p.stdout.strip().splitlines()[-1:],
+                }
+            )
+            print(m["id"], status, failed[:2], p.stdout.strip().splitlines()[-1:], flush=True)
+        finally:
+            path.write_text(original)
+    Path("/tmp/mutwork/results.json").write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main(set(sys.argv[1:]))
