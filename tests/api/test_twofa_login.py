@@ -242,3 +242,13 @@ def test_enforced_user_gets_configuration_token(container, client, sysadmin_head
     assert client.post("/api/auth/2fa/login", headers=mfa).status_code == 401  # single use
     # Sysadmins are not in the filter.
     assert "scope" not in login(client, "sysadmin@thingsboard.org", "sysadmin-Pa55word")
+
+
+def test_backup_code_use_is_told_to_the_owner(container, client, user) -> None:  # type: ignore[no-untyped-def]
+    from tests.support import outbox
+
+    codes = enroll_backup(client, user["headers"])
+    before = len(outbox(container.config))
+    assert check(client, pre_token(client, EMAIL, PASSWORD), "BACKUP_CODE", codes[3]).status_code == 200
+    notes = [m for m in outbox(container.config)[before:] if m["to"] == EMAIL]
+    assert len(notes) == 1 and "backup code was used to sign in (9 left)" in notes[0]["body"]

@@ -312,6 +312,8 @@ def check(
             _clear_buckets(c, user_id, settings)
         except Exception:
             log.warning("rate-limit buckets were not cleared after a successful check")
+        if provider == ProviderType.BACKUP_CODE:
+            _notify_backup_code_used(c, user, config, client)
         return pair
 
     # 3. A failure: audit, tell the owner (once per login attempt), lock at the maximum.
@@ -389,6 +391,13 @@ def _consume_and_complete(
             login_data(client.address, client.user_agent, provider=provider.value),
         )
         return pair
+
+
+def _notify_backup_code_used(c: Container, user: Any, config: Any, client: Any) -> None:
+    """A backup code is a recovery secret: its use is worth telling the owner about."""
+    with c.db.read() as conn:
+        left = twofa_store.codes_left(conn, config.id)
+    twofa_notify.changed(c, user, f"a backup code was used to sign in ({left} left)", client)
 
 
 def _lock(c: Container, user: Any, settings: PlatformSettings, client: Any) -> None:
