@@ -205,8 +205,11 @@ def _check_bucket(user_id: uuid.UUID, provider: ProviderType, settings: Platform
 
 
 def _clear_buckets(c: Container, user_id: uuid.UUID, settings: PlatformSettings) -> None:
-    keys = [_bucket("send", user_id, p) for p in ProviderType]
-    keys += [_check_bucket(user_id, p, settings) for p in ProviderType]
+    """ThingsBoard clears the user's send and check buckets on success and on lockout. Send
+    buckets exist only for providers that send; check buckets only while a check limit is set."""
+    keys = [_bucket("send", user_id, p) for p in (ProviderType.SMS, ProviderType.EMAIL)]
+    if settings.check_rate_limit:
+        keys += [_check_bucket(user_id, p, settings) for p in ProviderType]
     c.limiter.clear(keys)
 
 
