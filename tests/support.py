@@ -73,3 +73,16 @@ def outbox(config: Config) -> list[dict[str, Any]]:
 
 def clear_outbox(config: Config) -> None:
     (config.data_dir / "outbox.jsonl").unlink(missing_ok=True)
+
+
+def wait_for_message(config: Config, predicate: Any, timeout: float = 10) -> dict[str, Any]:
+    """The newest outbox message matching predicate, waiting for mail sent after the answer
+    (password-reset mails go out in the background)."""
+    deadline = time.time() + timeout
+    while True:
+        found = [m for m in outbox(config) if predicate(m)]
+        if found:
+            return found[-1]
+        if time.time() > deadline:
+            raise AssertionError("no matching message in the outbox")
+        time.sleep(0.05)

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.factories import bearer, oathtool, platform, secret_of
+from tests.factories import bearer, fresh_step_time, oathtool, platform, secret_of
 from tests.support import outbox
 
 
@@ -45,6 +45,7 @@ def wait_next_step(after: float) -> float:
 
 
 def enroll_totp(client: Any, headers: dict[str, str], *, default: bool = True) -> str:
+    fresh_step_time()  # not in the last 2 s of a step: the code below stays valid until checked
     generated = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=headers).json()
     secret = secret_of(generated["authUrl"])
     # The previous step's code (accepted by the drift window): the current step stays unused, so a
