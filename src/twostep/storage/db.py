@@ -11,17 +11,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        # Pooled connections: opening one (and its PRAGMAs) per transaction cost a quarter of a
+        # second-step check. Each pooled connection is used by one thread at a time.
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, poolclass=NullPool
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=QueuePool,
+            pool_size=8,
+            max_overflow=32,
         ) if ":memory:" not in url else create_engine(url)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_recycle=1800)
+    # No pre-ping (a round trip per transaction): a connection found dead fails that one request
+    # with 503, SQLAlchemy then discards the pool's stale connections and the next request reconnects.
+    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
 
 
 def _configure_sqlite(engine: Engine) -> None:
