@@ -286,28 +286,33 @@ def check(
     if settings.provider(provider) is None:
         raise BadRequest(NOT_CONFIGURED)
 
-    # 1. Count the attempt first, in its own committed transaction.
+    # One transaction decides: the attempt is counted first (the UPDATE also locks the user's
+    # credentials row, so parallel checks of one user queue here and each sees the count of those
+    # before it), then the code is checked and consumed. A wrong code commits the count.
+    now = now_ms()
+    pair: dict[str, str] | None = None
     with c.db.transaction() as conn:
-        count = conn.execute(
-            update(t.user_credentials)
-            .where(t.user_credentials.c.user_id == user_id, t.user_credentials.c.enabled.is_(True))
-            .values(twofa_failed_attempts=t.user_credentials.c.twofa_failed_attempts + 1)
-            .returning(t.user_credentials.c.twofa_failed_attempts)
-        ).scalar()
-        conn.execute(
-            update(t.login_attempt)
-            .where(t.login_attempt.c.id == attempt_id)
-            .values(failures=t.login_attempt.c.failures + 1)
-        )
+        count = _charge(conn, user_id, attempt_id)
+        if count is not None and count <= settings.max_failures:
+            spec = REGISTRY[provider].login_consume(
+                twofa_store.tools(c), user_id=user_id, config=config, code=code, attempt_id=attempt_id
+            )
+            if spec is not None and _complete(conn, spec, attempt_id, now):
+                conn.execute(
+                    update(t.user_credentials)
+                    .where(t.user_credentials.c.user_id == user_id)
+                    .values(twofa_failed_attempts=0, last_login_ts=now)
+                )
+                pair = c.tokens.issue_pair(users_repo.identity(user), conn=conn)
+            audit.record_user_event(
+                conn,
+                user,
+                "LOGIN",
+                login_data(client.address, client.user_agent, provider=provider.value),
+                failure=None if pair else INCORRECT,
+            )
     if count is None:
         raise AuthenticationFailed(DISABLED)
-    if count > settings.max_failures:
-        # Another request already used the last allowed attempt: no more evaluations.
-        _lock(c, user, settings, client)
-        raise AuthenticationFailed(LOCKED)
-
-    # 2. Decide, and on success consume the code and the attempt in one transaction.
-    pair = _verify_and_complete(c, user, config, provider, code, attempt_id, client)
     if pair is not None:
         # The login is complete and committed: clearing the buckets is a courtesy that must not
         # turn a success into an error when Redis or the database hiccups right now.
@@ -318,82 +323,43 @@ def check(
         if provider == ProviderType.BACKUP_CODE:
             _notify_backup_code_used(c, user, config, client)
         return pair
-
-    # 3. A failure: audit, tell the owner (once per login attempt), lock at the maximum.
-    reason = "a wrong verification code was entered"
-    with c.db.transaction() as conn:
-        audit.record_user_event(
-            conn,
-            user,
-            "LOGIN",
-            login_data(client.address, client.user_agent, provider=provider.value),
-            failure=INCORRECT,
-        )
     if count >= settings.max_failures:
+        # This failure used the last allowed attempt (or another request already had): lock.
         _lock(c, user, settings, client)
         raise AuthenticationFailed(LOCKED)
-    _notify_once(c, user, attempt_id, client, reason)
+    _notify_once(c, user, attempt_id, client, "a wrong verification code was entered")
     raise BadRequest(INCORRECT)
 
 
-class _AttemptAlreadyUsed(Exception):
-    pass
-
-
-def _verify_and_complete(
-    c: Container,
-    user: Any,
-    config: Any,
-    provider: ProviderType,
-    code: str | None,
-    attempt_id: uuid.UUID,
-    client: Any,
-) -> dict[str, str] | None:
-    try:
-        return _consume_and_complete(c, user, config, provider, code, attempt_id, client)
-    except _AttemptAlreadyUsed:
-        return None
-
-
-def _consume_and_complete(
-    c: Container,
-    user: Any,
-    config: Any,
-    provider: ProviderType,
-    code: str | None,
-    attempt_id: uuid.UUID,
-    client: Any,
-) -> dict[str, str] | None:
-    now = now_ms()
-    spec = REGISTRY[provider].login_consume(
-        twofa_store.tools(c), user_id=user.id, config=config, code=code, attempt_id=attempt_id
+def _charge(conn: Connection, user_id: uuid.UUID, attempt_id: uuid.UUID) -> int | None:
+    """Count one 2FA attempt; None when the credentials are disabled (locked)."""
+    count = conn.execute(
+        update(t.user_credentials)
+        .where(t.user_credentials.c.user_id == user_id, t.user_credentials.c.enabled.is_(True))
+        .values(twofa_failed_attempts=t.user_credentials.c.twofa_failed_attempts + 1)
+        .returning(t.user_credentials.c.twofa_failed_attempts)
+    ).scalar()
+    conn.execute(
+        update(t.login_attempt)
+        .where(t.login_attempt.c.id == attempt_id)
+        .values(failures=t.login_attempt.c.failures + 1)
     )
-    if spec is None:
-        return None
-    with c.db.transaction() as conn:
-        if not twofa_store.consume(conn, spec, now):
-            return None
-        # The pre-verification token completes exactly once; a second winner rolls back its consume.
-        finished = conn.execute(
-            update(t.login_attempt)
-            .where(t.login_attempt.c.id == attempt_id, t.login_attempt.c.state == "ACTIVE")
-            .values(state="VERIFIED")
-        ).rowcount
-        if finished != 1:
-            raise _AttemptAlreadyUsed  # rolls back the consume above
-        conn.execute(
-            update(t.user_credentials)
-            .where(t.user_credentials.c.user_id == user.id)
-            .values(twofa_failed_attempts=0, last_login_ts=now)
-        )
-        pair = c.tokens.issue_pair(users_repo.identity(user), conn=conn)
-        audit.record_user_event(
-            conn,
-            user,
-            "LOGIN",
-            login_data(client.address, client.user_agent, provider=provider.value),
-        )
-        return pair
+    return count  # type: ignore[no-any-return]
+
+
+def _complete(conn: Connection, spec: Any, attempt_id: uuid.UUID, now: int) -> bool:
+    """Finish the login attempt and consume the code, each exactly once, or neither."""
+    la = t.login_attempt.c
+    finished = conn.execute(
+        update(t.login_attempt).where(la.id == attempt_id, la.state == "ACTIVE").values(state="VERIFIED")
+    ).rowcount
+    if finished != 1:
+        return False
+    if twofa_store.consume(conn, spec, now):
+        return True
+    # The code was already used: the attempt stays open (its row is ours until commit).
+    conn.execute(update(t.login_attempt).where(la.id == attempt_id).values(state="ACTIVE"))
+    return False
 
 
 def _notify_backup_code_used(c: Container, user: Any, config: Any, client: Any) -> None:
