@@ -20,6 +20,19 @@ async def json_body(request: Request) -> Any:
         raise BadRequest("Invalid request body: malformed JSON") from None
 
 
+def required_strings(body: Any, *names: str) -> list[str]:
+    """The named fields of a JSON object body, each a non-empty string, or a 400."""
+    if not isinstance(body, dict):
+        raise BadRequest("Invalid request body")
+    values = []
+    for name in names:
+        value = body.get(name)
+        if not isinstance(value, str) or not value:
+            raise BadRequest(f"Validation error: {name} must not be blank")
+        values.append(value)
+    return values
+
+
 def base_url(request: Request) -> str:
     """The base of links sent by email. Never the request's Host (or X-Forwarded-Host) header: an
     unauthenticated caller could otherwise mail a victim a reset link to the caller's own host.

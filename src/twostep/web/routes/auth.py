@@ -13,7 +13,7 @@ from twostep.domain.errors import AuthenticationFailed, BadRequest
 from twostep.services import auth, settings_store, users_repo
 from twostep.tbjson import user_json
 from twostep.web.deps import AnyUser, ClientDep, ContainerDep, client_info
-from twostep.web.requests import base_url, json_body
+from twostep.web.requests import base_url, json_body, required_strings
 
 router = APIRouter()
 
@@ -87,20 +87,8 @@ def current_user(principal: AnyUser, container: ContainerDep) -> dict[str, Any]:
 def change_password(
     principal: AnyUser, container: ContainerDep, body: Any = Body(None)
 ) -> dict[str, str]:
-    current, new = _strings(body, "currentPassword", "newPassword")
+    current, new = required_strings(body, "currentPassword", "newPassword")
     return auth.change_password(container, user_id=principal.user_id, current=current, new=new)
-
-
-def _strings(body: Any, *names: str) -> list[str]:
-    if not isinstance(body, dict):
-        raise BadRequest("Invalid request body")
-    values = []
-    for name in names:
-        value = body.get(name)
-        if not isinstance(value, str) or not value:
-            raise BadRequest(f"Validation error: {name} must not be blank")
-        values.append(value)
-    return values
 
 
 @router.get("/api/noauth/userPasswordPolicy")
@@ -127,7 +115,7 @@ def activate(
     sendActivationMail: bool = Query(True),  # noqa: N803
     body: Any = Body(None),
 ) -> dict[str, Any]:
-    token, password = _strings(body, "activateToken", "password")
+    token, password = required_strings(body, "activateToken", "password")
     return auth.activate(
         container,
         token=token,
@@ -170,5 +158,5 @@ def check_reset_token(container: ContainerDep, resetToken: str = Query(...)) -> 
 
 @router.post("/api/noauth/resetPassword", response_class=Response)
 def reset_password(request: Request, container: ContainerDep, body: Any = Body(None)) -> None:
-    token, password = _strings(body, "resetToken", "password")
+    token, password = required_strings(body, "resetToken", "password")
     auth.reset_password(container, token=token, password=password, base_url=base_url(request))

@@ -28,7 +28,7 @@ from twostep.web.deps import (
     authenticate,
     client_info,
 )
-from twostep.web.requests import base_url
+from twostep.web.requests import base_url, required_strings
 from twostep.web.ui import session as s
 
 router = APIRouter(include_in_schema=False)
@@ -50,18 +50,6 @@ def _https(request: Request) -> bool:
     return s.is_https(request.url.scheme)
 
 
-def _strings(body: Any, *names: str) -> list[str]:
-    if not isinstance(body, dict):
-        raise BadRequest("Invalid request body")
-    values = []
-    for name in names:
-        value = body.get(name)
-        if not isinstance(value, str) or not value:
-            raise BadRequest(f"Validation error: {name} must not be blank")
-        values.append(value)
-    return values
-
-
 def _session_answer(request: Request, result: dict[str, Any]) -> JSONResponse:
     """Store the token in the cookie; the page only learns where to go next."""
     scope = result.get("scope")
@@ -73,7 +61,7 @@ def _session_answer(request: Request, result: dict[str, Any]) -> JSONResponse:
 @router.post("/ui/session/login")
 def login(request: Request, container: ContainerDep, body: BodyArg = None) -> JSONResponse:
     try:
-        username, password = _strings(body, "username", "password")
+        username, password = required_strings(body, "username", "password")
     except BadRequest:
         raise AuthenticationFailed("Authentication failed") from None
     result = auth.login(
@@ -86,7 +74,7 @@ def login(request: Request, container: ContainerDep, body: BodyArg = None) -> JS
 def verify(
     request: Request, principal: PreVerification, container: ContainerDep, body: BodyArg = None
 ) -> JSONResponse:
-    provider, code = _strings(body, "providerType", "verificationCode")
+    provider, code = required_strings(body, "providerType", "verificationCode")
     pair = twofa_login.check(
         container, principal, schemas.provider_param(provider), code, _client(request)
     )
@@ -104,7 +92,7 @@ def config_login(
 
 @router.post("/ui/session/activate")
 def activate(request: Request, container: ContainerDep, body: BodyArg = None) -> JSONResponse:
-    token, password = _strings(body, "activateToken", "password")
+    token, password = required_strings(body, "activateToken", "password")
     result = auth.activate(
         container,
         token=token,
@@ -120,7 +108,7 @@ def activate(request: Request, container: ContainerDep, body: BodyArg = None) ->
 def change_password(
     request: Request, principal: AnyUser, container: ContainerDep, body: BodyArg = None
 ) -> JSONResponse:
-    current, new = _strings(body, "currentPassword", "newPassword")
+    current, new = required_strings(body, "currentPassword", "newPassword")
     pair = auth.change_password(container, user_id=principal.user_id, current=current, new=new)
     return _session_answer(request, pair)
 
