@@ -73,14 +73,29 @@ def enrol(base: str, n: int) -> None:
     def one(i: int) -> None:
         with httpx.Client(base_url=base, timeout=120, headers=headers) as c:
             u = user(i)
-            r = c.post("/user/", json={"user": u, "resolver": "reso1", "password": "pw-" + u,
-                                       "email": f"{u}@example.org"})
+            r = c.post(
+                "/user/",
+                json={
+                    "user": u,
+                    "resolver": "reso1",
+                    "password": "pw-" + u,
+                    "email": f"{u}@example.org",
+                },
+            )
             r.raise_for_status()
-            r = c.post("/token/init", json={
-                "type": "totp", "user": u, "realm": "realm1",
-                "otpkey": base64.b32decode(secret(i)).hex(), "otplen": 6, "timeStep": 30,
-                "hashlib": "sha1", "pin": PIN,
-            })
+            r = c.post(
+                "/token/init",
+                json={
+                    "type": "totp",
+                    "user": u,
+                    "realm": "realm1",
+                    "otpkey": base64.b32decode(secret(i)).hex(),
+                    "otplen": 6,
+                    "timeStep": 30,
+                    "hashlib": "sha1",
+                    "pin": PIN,
+                },
+            )
             r.raise_for_status()
             if not r.json()["result"]["status"]:
                 raise RuntimeError(r.text)

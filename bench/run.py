@@ -19,13 +19,14 @@ Writes bench/results/<timestamp>.json and latest.json, docs/benchmarks.png, prin
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import multiprocessing as mp
 import os
 import platform
-import signal
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -51,8 +52,11 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 CLK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
+FRESH_PI = False  # --fresh-pi: enrol privacyIDEA's users again even when a set-up exists
+VARIANT = ""  # --variant: what-if engine set-ups from bench/variants/sitecustomize.py
+
 sys.path.insert(0, str(BENCH))
-import seed  # noqa: E402  (bench/seed.py)
+import seed
 
 
 @dataclass(frozen=True)
@@ -69,16 +73,40 @@ class Plan:
     pg_small: int
     pg_large: int
     pi_users: int
-    check_conns: int = 16
+    check_conns: int = 8  # the best of 4/8/16/32 in trial runs (the sweep repeats them)
     ceiling_conns: int = 32
-    login_conns: int = 4
+    login_conns: int = 8  # 4 left the server below 2 cores (each connection alternates)
     pi_conns: int = 4
 
 
-FULL = Plan(False, argon2_s=10, ceiling_s=10, check_s=15, login_s=15, scale_s=8, pi_s=15,
-            profile_s=8, sqlite_users=30_000, pg_small=10_000, pg_large=1_000_000, pi_users=600)
-QUICK = Plan(True, argon2_s=3, ceiling_s=3, check_s=4, login_s=4, scale_s=3, pi_s=4,
-             profile_s=3, sqlite_users=4_000, pg_small=2_000, pg_large=20_000, pi_users=60)
+FULL = Plan(
+    False,
+    argon2_s=10,
+    ceiling_s=10,
+    check_s=15,
+    login_s=15,
+    scale_s=5,
+    pi_s=15,
+    profile_s=8,
+    sqlite_users=30_000,
+    pg_small=10_000,
+    pg_large=1_000_000,
+    pi_users=600,
+)
+QUICK = Plan(
+    True,
+    argon2_s=3,
+    ceiling_s=3,
+    check_s=4,
+    login_s=4,
+    scale_s=3,
+    pi_s=4,
+    profile_s=3,
+    sqlite_users=4_000,
+    pg_small=5_000,
+    pg_large=40_000,
+    pi_users=200,
+)
 
 
 def log(msg: str) -> None:
@@ -121,6 +149,40 @@ def cmdline(pid: int) -> str:
         return ""
 
 
+def pids_matching(*needles: str) -> list[int]:
+    """Processes whose command line contains one of the needles (read-only /proc scan), e.g. the
+    PostgreSQL backends serving the bench database ("postgres: postgres twostep_bench ...")."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            cl = cmdline(int(d.name))
+            if any(n in cl for n in needles):
+                out.append(int(d.name))
+    return out
+
+
+def pg_sessions(db: str) -> int | None:
+    """Connections ever opened to the bench database (pg_stat_database.sessions, PostgreSQL 14+)."""
+    try:
+        r = subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-Atc",
+                f"SELECT sessions FROM pg_stat_database WHERE datname = '{db}'",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return int(r.stdout.strip()) if r.stdout.strip() else None
+    except Exception:
+        return None
+
+
 def machine_cpu() -> tuple[int, int]:
     parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     idle = parts[3] + parts[4]
@@ -158,7 +220,9 @@ def machine_info() -> dict[str, Any]:
         "os": os_name,
         "kernel": platform.release(),
         "python": platform.python_version(),
-        "postgresql": version(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version"]),
+        "postgresql": version(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "SHOW server_version"]
+        ),
         "redis": version(["redis-server", "--version"]),
         "wrk": version(["wrk", "-v"]),
         "loadavg_at_start": loadavg(),
@@ -171,8 +235,15 @@ def machine_info() -> dict[str, Any]:
 class Server:
     """A server started by the bench (its own process group); workers are its child processes."""
 
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], port: int, health: str,
-                 cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        cmd: list[str],
+        env: dict[str, str],
+        port: int,
+        health: str,
+        cwd: Path | None = None,
+    ) -> None:
         self.name, self.cmd, self.env, self.port, self.health = name, cmd, env, port, health
         self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
@@ -180,8 +251,14 @@ class Server:
 
     def start(self) -> None:
         out = open(WORK / f"{self.name}.log", "ab")
-        self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                     cwd=self.cwd, start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=self.cwd,
+            start_new_session=True,
+        )
         deadline = time.time() + 90
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -215,15 +292,25 @@ class Server:
             self.proc.wait(10)
 
 
-def twostep_server(name: str, port: int, *, database_url: str | None, redis_url: str | None) -> Server:
+def twostep_server(
+    name: str, port: int, *, database_url: str | None, redis_url: str | None
+) -> Server:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWOSTEP_")}
     env["TWOSTEP_DATA_DIR"] = str(WORK / name / "data")
     if database_url:
         env["TWOSTEP_DATABASE_URL"] = database_url
     if redis_url:
         env["TWOSTEP_REDIS_URL"] = redis_url
-    return Server(name, [str(VENV_BIN / "twostep"), "serve", "--workers", "2", "--port", str(port)],
-                  env, port, "/healthz")
+    if VARIANT:
+        env["BENCH_VARIANT"] = VARIANT
+        env["PYTHONPATH"] = str(BENCH / "variants")
+    return Server(
+        name,
+        [str(VENV_BIN / "twostep"), "serve", "--workers", "2", "--port", str(port)],
+        env,
+        port,
+        "/healthz",
+    )
 
 
 def container_for(name: str, *, database_url: str | None, redis_url: str | None):  # type: ignore[no-untyped-def]
@@ -267,9 +354,19 @@ class Steps:
 # -- wrk ------------------------------------------------------------------------------------
 
 
-def wrk(name: str, script: str, url: str, *, threads: int, conns: int, duration: int,
-        lines: list[str] | None = None, env: dict[str, str] | None = None,
-        server: Server | None = None) -> dict[str, Any]:
+def wrk(
+    name: str,
+    script: str,
+    url: str,
+    *,
+    threads: int,
+    conns: int,
+    duration: int,
+    lines: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    server: Server | None = None,
+    pg_db: str = PG_DB,
+) -> dict[str, Any]:
     run_dir = WORK / "runs"
     run_dir.mkdir(parents=True, exist_ok=True)
     lines_path = run_dir / f"{name}.lines"
@@ -277,14 +374,32 @@ def wrk(name: str, script: str, url: str, *, threads: int, conns: int, duration:
     if lines is not None:
         lines_path.write_text("\n".join(lines) + "\n")
     out_path.unlink(missing_ok=True)
-    wenv = {**os.environ, **(env or {}), "BENCH_LUA_DIR": str(LUA), "BENCH_THREADS": str(threads),
-            "BENCH_OUT": str(out_path), "BENCH_PASSWORD": seed.PASSWORD}
+    wenv = {
+        **os.environ,
+        **(env or {}),
+        "BENCH_LUA_DIR": str(LUA),
+        "BENCH_THREADS": str(threads),
+        "BENCH_OUT": str(out_path),
+        "BENCH_PASSWORD": seed.PASSWORD,
+    }
     if lines is not None:
         wenv["BENCH_LINES"] = str(lines_path)
-    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration}s", "--timeout", "10s",
-           "-s", str(LUA / script), url]
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{conns}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(LUA / script),
+        url,
+    ]
     pids = server.pids() if server else []
     srv_cpu0 = {p: proc_cpu_s(p) for p in pids}
+    pg0 = {p: proc_cpu_s(p) for p in pids_matching(f"postgres {pg_db} ")}
+    sessions0 = pg_sessions(pg_db) if pg0 else None
+    redis0 = {p: proc_cpu_s(p) for p in pids_matching("redis-server")}
     rss_max = {p: 0 for p in pids}
     rss_samples: dict[int, list[int]] = {p: [] for p in pids}
     tot0, idle0 = machine_cpu()
@@ -309,6 +424,14 @@ def wrk(name: str, script: str, url: str, *, threads: int, conns: int, duration:
     sampler.join()
     tot1, idle1 = machine_cpu()
     srv_cpu = sum(proc_cpu_s(p) - srv_cpu0[p] for p in pids)
+    pg_cpu = sum(proc_cpu_s(p) - pg0.get(p, 0.0) for p in pids_matching(f"postgres {pg_db} "))
+    redis_cpu = sum(proc_cpu_s(p) - redis0.get(p, 0.0) for p in redis0)
+    if sessions0 is not None:
+        time.sleep(1.0)  # statistics are flushed by the backends within about a second
+        sessions1 = pg_sessions(pg_db)
+        new_sessions = (sessions1 - sessions0) if sessions1 is not None else None
+    else:
+        new_sessions = None
     if proc.returncode != 0 or not out_path.exists():
         raise RuntimeError(f"wrk failed for {name}: see {run_dir / (name + '.wrk.txt')}")
     raw = json.loads(out_path.read_text())
@@ -334,19 +457,33 @@ def wrk(name: str, script: str, url: str, *, threads: int, conns: int, duration:
         "status": raw["status"],
         "errors": raw["errors"],
         "threads_exhausted": raw["threads_exhausted"],
+        "first_errors": raw.get("first_errors", []),
         "client_cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
         "client_cores": round((usage.ru_utime + usage.ru_stime) / wall, 2),
         "server_cores": round(srv_cpu / wall, 2),
+        "pg_backend_cores": round(pg_cpu / wall, 2),
+        "redis_cores": round(redis_cpu / wall, 2),
+        "pg_connections_opened": new_sessions,
         "machine_busy_cores": round((1 - (idle1 - idle0) / max(1, tot1 - tot0)) * ncpu, 2),
         "worker_rss_mib_max": [round(rss_max[p] / 1024, 1) for p in workers if p in rss_max],
-        "master_rss_mib": round(rss_max.get(server.proc.pid, 0) / 1024, 1) if server and server.proc else None,
+        "master_rss_mib": round(rss_max.get(server.proc.pid, 0) / 1024, 1)
+        if server and server.proc
+        else None,
         "wrk_latency_ms": {k: round(v / 1000, 2) for k, v in raw["latency_us"].items()},
     }
+    ok = max(1, raw["ok"])
+    result["server_cpu_ms_per_ok"] = round(srv_cpu * 1000 / ok, 2)
+    result["pg_cpu_ms_per_ok"] = round(pg_cpu * 1000 / ok, 2)
     if units:
         result["unit_latency_note"] = "p50/p99 of whole units (login + check), measured in Lua"
-    log(f"{name}: {result['ok_per_s']}/s ok ({result['requests_per_s']} req/s), p50 {result['p50_ms']} ms, "
+    log(
+        f"{name}: {result['ok_per_s']}/s ok ({result['requests_per_s']} req/s), p50 {result['p50_ms']} ms, "
         f"p99 {result['p99_ms']} ms, status {result['status']}, wrk {result['client_cores']} cores, "
-        f"server {result['server_cores']} cores, RSS/worker {result['worker_rss_mib_max']} MiB")
+        f"server {result['server_cores']} cores ({result['server_cpu_ms_per_ok']} ms/ok), "
+        f"PG {result['pg_backend_cores']} (new conns {new_sessions}), machine {result['machine_busy_cores']}, RSS/worker {result['worker_rss_mib_max']} MiB"
+    )
+    if raw.get("first_errors"):
+        log(f"{name}: first unexpected responses: {raw['first_errors'][:2]}")
     if raw["threads_exhausted"]:
         log(f"WARNING {name}: wrk ran out of pre-generated users; the rate is a lower bound")
     return result
@@ -355,54 +492,135 @@ def wrk(name: str, script: str, url: str, *, threads: int, conns: int, duration:
 # -- profiling ----------------------------------------------------------------------------------
 
 
-CATEGORIES = [
-    ("argon2 (password hash)", ("argon2/",)),
-    ("PostgreSQL driver (psycopg)", ("psycopg/",)),
-    ("SQLite (sqlite3 calls)", ("sqlite3/", "pysqlite.py")),
-    ("SQLAlchemy (all, incl. driver)", ("sqlalchemy/",)),
-    ("SQLAlchemy SQL compilation", ("sql/compiler.py",)),
-    ("connection pool checkout/return", ("sqlalchemy/pool/",)),
-    ("JWT (PyJWT)", ("jwt/",)),
-    ("AES-GCM / HMAC (cryptography)", ("cryptography/", "hmac.py")),
-    ("TOTP (pyotp)", ("pyotp/",)),
+# Where a sample's time goes, decided from the innermost frame outwards (first match wins), so the
+# shares add up to 100 %. Samples are of non-idle threads (py-spy's default), wall-clock.
+COMPONENTS = [
+    ("argon2id (password hash, C)", ("argon2/",)),
+    ("PostgreSQL client: psycopg (Python)", ("psycopg/",)),
     ("Redis client", ("redis/",)),
-    ("audit records", ("services/audit.py",)),
-    ("logging", ("logging/__init__.py",)),
+    ("JWT (PyJWT)", ("jwt/",)),
+    ("AES-GCM, HMAC", ("cryptography/", "hmac.py", "hashlib")),
+    ("TOTP (pyotp)", ("pyotp/",)),
+    ("logging", ("logging/", "logging_setup.py")),
     ("Prometheus metrics", ("prometheus_client/",)),
-    ("FastAPI/Starlette (routing, deps, responses)", ("fastapi/", "starlette/")),
-    ("uvicorn + httptools (HTTP)", ("uvicorn/",)),
+    ("SQLAlchemy (Python)", ("sqlalchemy/",)),
+    ("pydantic", ("pydantic",)),
+    ("FastAPI / Starlette", ("fastapi/", "starlette/")),
+    ("uvicorn (Python)", ("uvicorn/",)),
     ("anyio threadpool hand-off", ("anyio/",)),
-    ("pydantic", ("pydantic/", "pydantic_core")),
+    ("twostep's own code", ("twostep/",)),
+    ("json", ("json/",)),
+]
+INCLUSIVE = [
+    ("argon2id verify", ("argon2/",)),
+    ("all SQLAlchemy + driver work", ("sqlalchemy/",)),
+    (
+        "opening/closing DB connections",
+        ("<locals>._on_connect (", "DefaultDialect.do_close (", "DefaultDialect.connect ("),
+    ),
+    ("pool pre-ping", ("_do_ping_w_event (", "do_ping (")),
+    ("BEGIN (IMMEDIATE) incl. lock wait", ("_on_begin",)),
+    ("Redis limiter", ("redis_limiter.py",)),
+    ("SQL limiter", ("sql_limiter.py",)),
+    ("audit record", ("services/audit.py",)),
+    ("JWT encode/decode", ("jwt/",)),
+    ("issue_pair (session row + 2 JWTs)", ("issue_pair",)),
+    ("platform settings load", ("twofa_settings.py",)),
+    ("authenticate (token + attempt row)", ("deps.py",)),
 ]
 
 
-def py_spy(name: str, pids: list[int], seconds: int) -> list[subprocess.Popen[bytes]]:
+def _classify(frames: list[str]) -> str:
+    joined = ";".join(frames)
+    leaf = frames[-1]
+    if (
+        "(queue.py" in joined
+        or "(concurrent/futures/thread.py" in joined
+        and "Condition.wait" in leaf
+    ):
+        return "idle threadpool worker"
+    if leaf.startswith("Runner.run (") or leaf.startswith("run (uvicorn/server.py"):
+        return "event loop in C (uvloop I/O, httptools)"
+    if "Connection.wait (psycopg" in leaf:
+        return "waiting for PostgreSQL's reply (incl. commit fsync)"
+    if "_on_begin" in joined and "do_execute" in leaf:
+        return "SQLite BEGIN IMMEDIATE (write-lock wait)"
+    if (
+        leaf.split(" (")[0]
+        in (
+            "DefaultDialect.do_execute",
+            "DefaultDialect.do_commit",
+            "DefaultDialect.connect",
+            "DefaultDialect.do_close",
+            "DefaultDialect.do_rollback",
+        )
+        or "<locals>._on_connect (" in leaf
+    ):
+        return "SQLite library (execute, commit, open, close)"
+    if "Condition.wait (threading.py" in leaf:
+        return "waiting on a lock/condition"
+    for fr in reversed(frames):
+        for label, needles in COMPONENTS:
+            if any(n in fr for n in needles):
+                return label
+    return "other (stdlib)"
+
+
+def py_spy(name: str, pids: list[int], seconds: int, mode: str) -> list[subprocess.Popen[bytes]]:
+    """One sampler per worker: all non-idle threads (`wall`), or only the thread holding the GIL
+    (`gil`: where the Python CPU goes). One mode per load run, so that the samplers do not
+    starve each other on two cores."""
     procs = []
     for p in pids:
-        out = WORK / "profiles" / f"{name}.{p}.raw"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        procs.append(subprocess.Popen(
-            [str(TOOLS_BIN / "py-spy"), "record", "--pid", str(p), "--duration", str(seconds),
-             "--rate", "100", "--format", "raw", "--output", str(out), "--nonblocking"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for extra in ([] if mode == "wall" else ["--gil"],):
+            out = WORK / "profiles" / mode / f"{name}.{p}.raw"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            errlog = open(out.with_suffix(".log"), "wb")
+            procs.append(
+                subprocess.Popen(
+                    [
+                        str(TOOLS_BIN / "py-spy"),
+                        "record",
+                        "--pid",
+                        str(p),
+                        "--duration",
+                        str(seconds),
+                        "--rate",
+                        "100",
+                        "--format",
+                        "raw",
+                        "--output",
+                        str(out),
+                        "--nonblocking",
+                        *extra,
+                    ],
+                    stdout=errlog,
+                    stderr=subprocess.STDOUT,
+                )
+            )
     return procs
 
 
-def summarize_profile(name: str) -> dict[str, Any]:
+def summarize_profile(name: str, mode: str) -> dict[str, Any]:
     stacks: list[tuple[list[str], int]] = []
-    for f in sorted((WORK / "profiles").glob(f"{name}.*.raw")):
+    for f in sorted((WORK / "profiles" / mode).glob(f"{name}.*.raw")):
         for line in f.read_text().splitlines():
             stack, _, n = line.rpartition(" ")
             if stack and n.isdigit():
                 stacks.append((stack.split(";"), int(n)))
-    total = sum(n for _, n in stacks) or 1
-    cats = {}
-    for label, needles in CATEGORIES:
-        hit = sum(n for frames, n in stacks if any(any(x in fr for x in needles) for fr in frames))
-        cats[label] = round(100 * hit / total, 1)
-    own: dict[str, int] = {}
-    leaf: dict[str, int] = {}
+    exclusive: dict[str, int] = {}
     for frames, n in stacks:
+        label = _classify(frames)
+        exclusive[label] = exclusive.get(label, 0) + n
+    idle = exclusive.get("idle threadpool worker", 0)
+    busy = max(1, sum(exclusive.values()) - idle)
+    work = [(f, n) for f, n in stacks if _classify(f) != "idle threadpool worker"]
+    inclusive = {}
+    for label, needles in INCLUSIVE:
+        hit = sum(n for frames, n in work if any(any(x in fr for x in needles) for fr in frames))
+        inclusive[label] = round(100 * hit / busy, 1)
+    own: dict[str, int] = {}
+    for frames, n in work:
         seen = set()
         for fr in frames:
             if "twostep/" in fr:
@@ -410,32 +628,43 @@ def summarize_profile(name: str) -> dict[str, Any]:
                 if key not in seen:
                     own[key] = own.get(key, 0) + n
                     seen.add(key)
-        top = frames[-1]
-        leaf[top] = leaf.get(top, 0) + n
-    top_twostep = sorted(own.items(), key=lambda kv: -kv[1])[:15]
-    top_leaf = sorted(leaf.items(), key=lambda kv: -kv[1])[:15]
     report = {
-        "samples": total,
-        "inclusive_pct_by_category": cats,
-        "twostep_functions_inclusive_pct": {k: round(100 * v / total, 1) for k, v in top_twostep},
-        "leaf_frames_pct": {k: round(100 * v / total, 1) for k, v in top_leaf},
+        "samples_busy": busy,
+        "samples_idle_threadpool": idle,
+        "exclusive_pct": {
+            k: round(100 * v / busy, 1)
+            for k, v in sorted(exclusive.items(), key=lambda kv: -kv[1])
+            if k != "idle threadpool worker"
+        },
+        "inclusive_pct": inclusive,
+        "twostep_functions_inclusive_pct": {
+            k: round(100 * v / busy, 1) for k, v in sorted(own.items(), key=lambda kv: -kv[1])[:15]
+        },
     }
-    (WORK / "profiles" / f"{name}.summary.json").write_text(json.dumps(report, indent=2))
+    (WORK / "profiles" / f"{name}.{mode}.summary.json").write_text(json.dumps(report, indent=2))
     return report
 
 
 def profiled(name: str, server: Server, seconds: int, run) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    spies = py_spy(name, server.workers(), seconds + 1)
-    time.sleep(0.5)
-    result = run()
-    for s in spies:
-        try:
-            s.wait(30)
-        except subprocess.TimeoutExpired:
-            s.terminate()
-    summary = summarize_profile(name)
-    summary["load"] = {k: result[k] for k in ("ok_per_s", "p50_ms", "p99_ms")}
-    log(f"profile {name}: {summary['inclusive_pct_by_category']}")
+    """Two load runs under py-spy, `run("wall")` and `run("gil")` (each on its own users)."""
+    summary: dict[str, Any] = {}
+    for mode in ("wall", "gil"):
+        spies = py_spy(name, server.workers(), seconds + 1, mode)
+        time.sleep(0.5)
+        result = run(mode)
+        for s in spies:
+            try:
+                s.wait(30)
+            except subprocess.TimeoutExpired:
+                s.terminate()
+        summary[mode] = summarize_profile(name, mode)
+        summary[mode]["load"] = {
+            k: result[k] for k in ("ok_per_s", "p50_ms", "p99_ms", "server_cpu_ms_per_ok")
+        }
+        log(
+            f"profile {name} ({mode}, {summary[mode]['samples_busy']} samples): {summary[mode]['exclusive_pct']}"
+        )
+    summary["load"] = summary["wall"]["load"]
     return summary
 
 
@@ -461,7 +690,7 @@ def _argon2_worker(args: tuple[int, int, int, float]) -> tuple[int, list[float]]
     return n, times
 
 
-def argon2_bound(seconds: int) -> dict[str, Any]:
+def argon2_bound(seconds: int, quiet: bool = False) -> dict[str, Any]:
     from twostep.config import Config
 
     cfg = Config()
@@ -487,64 +716,139 @@ def argon2_bound(seconds: int) -> dict[str, Any]:
         "machine_busy_cores": round((1 - (idle1 - idle0) / max(1, tot1 - tot0)) * ncpu, 2),
         "wall_s": round(wall, 2),
     }
-    log(f"argon2id bound: {res['per_s']} verifications/s with {ncpu} processes "
-        f"(single {res['single_thread_median_ms']} ms)")
+    if not quiet:
+        log(
+            f"argon2id bound: {res['per_s']} verifications/s with {ncpu} processes "
+            f"(single {res['single_thread_median_ms']} ms)"
+        )
     return res
 
 
-def check_lines(c, numbers: list[int], step: int, users=None) -> list[str]:  # type: ignore[no-untyped-def]
-    users = users if users is not None else seed.users_by_number(c, numbers)
-    minted = seed.mint(c, users)
-    return [f"{tok} {seed.code(i, step)}" for i, tok in minted]
-
-
-def measure_check(name: str, c, server: Server, steps: Steps, population: str,  # type: ignore[no-untyped-def]
-                  numbers: list[int], duration: int, conns: int) -> dict[str, Any]:
+def measure_check(
+    name: str,
+    c,
+    server: Server,
+    steps: Steps,
+    population: str,  # type: ignore[no-untyped-def]
+    numbers: list[int],
+    duration: int,
+    conns: int,
+    pg_db: str = PG_DB,
+) -> dict[str, Any]:
     users = seed.users_by_number(c, numbers)
     minted = seed.mint(c, users)
     step = steps.take(population, duration)
     lines = [f"{tok} {seed.code(i, step)}" for i, tok in minted]
-    return wrk(name, "check.lua", server.base, threads=1, conns=conns, duration=duration,
-               lines=lines, server=server)
+    return wrk(
+        name,
+        "check.lua",
+        server.base,
+        threads=1,
+        conns=conns,
+        duration=duration,
+        lines=lines,
+        server=server,
+        pg_db=pg_db,
+    )
 
 
-def measure_login(name: str, server: Server, steps: Steps, population: str, numbers: list[int],
-                  duration: int, conns: int) -> dict[str, Any]:
+def warm_up(
+    c,
+    server: Server,
+    steps: Steps,
+    population: str,
+    numbers: list[int],
+    plan: Plan,  # type: ignore[no-untyped-def]
+    pg_db: str = PG_DB,
+) -> None:
+    """A short unrecorded check run: pools filled, caches and code paths warm."""
+    measure_check(
+        "warm_up_" + population,
+        c,
+        server,
+        steps,
+        population,
+        numbers,
+        2,
+        plan.check_conns,
+        pg_db=pg_db,
+    )
+
+
+def measure_login(
+    name: str,
+    server: Server,
+    steps: Steps,
+    population: str,
+    numbers: list[int],
+    duration: int,
+    conns: int,
+) -> dict[str, Any]:
     step = steps.take(population, duration)
     lines = [f"{seed.email(i)} {seed.code(i, step)}" for i in numbers]
-    return wrk(name, "login.lua", server.base, threads=conns, conns=conns, duration=duration,
-               lines=lines, server=server)
+    return wrk(
+        name,
+        "login.lua",
+        server.base,
+        threads=conns,
+        conns=conns,
+        duration=duration,
+        lines=lines,
+        server=server,
+    )
+
+
+def bracketed(run):  # type: ignore[no-untyped-def]
+    """A run between two 5-s argon2id bound measurements: this VM's speed drifts (the bound
+    ranged 66-111/s on quiet runs), so ratios are taken against the bound measured around the run."""
+    before = argon2_bound(5, quiet=True)["per_s"]
+    result = run()
+    after = argon2_bound(5, quiet=True)["per_s"]
+    result["argon2_bound_adjacent_per_s"] = round((before + after) / 2, 1)
+    result["argon2_bound_before_after"] = [before, after]
+    log(f"{result['name']}: argon2id bound around the run {before} / {after} per s")
+    return result
 
 
 def measure_ceiling(name: str, server: Server, duration: int, conns: int) -> dict[str, Any]:
-    return wrk(name, "plain.lua", server.base + "/healthz", threads=1, conns=conns,
-               duration=duration, server=server)
+    return wrk(
+        name,
+        "plain.lua",
+        server.base + "/healthz",
+        threads=1,
+        conns=conns,
+        duration=duration,
+        server=server,
+    )
 
 
-def pg_recreate() -> None:
+def pg_recreate(db: str) -> None:
     from sqlalchemy import create_engine, text
 
     eng = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with eng.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {PG_DB}"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {db}"))
     eng.dispose()
 
 
-def pg_size() -> str:
+def pg_size(db: str) -> str:
     from sqlalchemy import create_engine, text
 
-    eng = create_engine(PG_URL)
+    eng = create_engine(pg_url(db))
     with eng.connect() as conn:
-        size = conn.execute(text(f"SELECT pg_size_pretty(pg_database_size('{PG_DB}'))")).scalar()
+        size = conn.execute(text(f"SELECT pg_size_pretty(pg_database_size('{db}'))")).scalar()
     eng.dispose()
     return str(size)
 
 
-def spread(total: int, k: int) -> list[int]:
-    """k user numbers spread evenly over 0..total-1 (so lookups touch the whole table)."""
-    k = min(k, total)
-    return [int(j * total / k) for j in range(k)]
+def spread(lo: int, hi: int, k: int, phase: int = 0, phases: int = 1) -> list[int]:
+    """k user numbers spread evenly over lo..hi-1 (so lookups touch the whole table). The set of
+    phase p holds only numbers congruent to lo + p modulo `phases`, so sets of different phases are
+    disjoint whatever their sizes (and may share a TOTP step)."""
+    slots = (hi - lo) // phases
+    k = min(k, slots)
+    return [lo + phases * int(j * slots / k) + phase for j in range(k)]
 
 
 def run_sqlite(plan: Plan, steps: Steps, out: dict[str, Any]) -> None:
@@ -558,87 +862,349 @@ def run_sqlite(plan: Plan, steps: Steps, out: dict[str, Any]) -> None:
     server = twostep_server(name, 8801, database_url=None, redis_url=None)
     server.start()
     try:
-        out["ceiling_sqlite"] = measure_ceiling("ceiling_sqlite", server, plan.ceiling_s, plan.ceiling_conns)
-        half = plan.sqlite_users // 2
-        out["check_sqlite"] = measure_check("check_sqlite", c, server, steps, name,
-                                            list(range(half, plan.sqlite_users)), plan.check_s,
-                                            plan.check_conns)
-        out["login_sqlite"] = measure_login("login_sqlite", server, steps, name, list(range(0, half)),
-                                            plan.login_s, plan.login_conns)
+        out["ceiling_sqlite"] = measure_ceiling(
+            "ceiling_sqlite", server, plan.ceiling_s, plan.ceiling_conns
+        )
+        n = plan.sqlite_users
+        a, b = n // 6, n // 6 + n // 2  # logins 0..a-1, checks a..b-1, profile b..w-1, warm-up w..
+        w = n - n // 15
+        warm_up(c, server, steps, "sqlite-warm", list(range(w, n)), plan)
+        out["check_sqlite"] = measure_check(
+            "check_sqlite",
+            c,
+            server,
+            steps,
+            "sqlite-check",
+            list(range(a, b)),
+            plan.check_s,
+            plan.check_conns,
+        )
+        out["login_sqlite"] = bracketed(
+            lambda: measure_login(
+                "login_sqlite",
+                server,
+                steps,
+                "sqlite-login",
+                list(range(a)),
+                plan.login_s,
+                plan.login_conns,
+            )
+        )
         out.setdefault("profiles", {})["check_sqlite"] = profiled(
-            "check_sqlite", server, plan.profile_s,
-            lambda: measure_check("profile_check_sqlite", c, server, steps, name,
-                                  list(range(half, plan.sqlite_users)), plan.profile_s, plan.check_conns))
+            "check_sqlite",
+            server,
+            plan.profile_s,
+            lambda mode: measure_check(
+                f"profile_{mode}_check_sqlite",
+                c,
+                server,
+                steps,
+                f"sqlite-profile-{mode}",
+                list(range(b, (b + w) // 2) if mode == "wall" else range((b + w) // 2, w)),
+                plan.profile_s,
+                plan.check_conns,
+            ),
+        )
     finally:
         server.stop()
+    try:
+        out["anatomy_sqlite"] = anatomy(c, tenant)
+    finally:
         c.close()
+
+
+def anatomy(c, tenant) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    import anatomy as an  # bench/anatomy.py
+
+    res = an.measure(c, tenant)
+    log(
+        f"anatomy: login {res['login']}; check {res['check']}; service layer {res['service_layer_ms']}"
+    )
+    return res
+
+
+PHASES = 16  # disjoint user sets over the 1M: scale rounds, check, login, profiles, sweeps
+SCALE_ROUNDS = 3
+SMALL_DB = PG_DB + "_small"
+
+
+def pg_url(db: str) -> str:
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
 
 
 def run_pg(plan: Plan, steps: Steps, out: dict[str, Any]) -> None:
-    name = "pg"
-    shutil.rmtree(WORK / name, ignore_errors=True)
-    pg_recreate()
-    c = container_for(name, database_url=PG_URL, redis_url=REDIS_URL)
-    tenant = seed.prepare(c)
-    secs = seed.seed(c, tenant, 0, plan.pg_small)
-    log(f"pg: seeded {plan.pg_small} users in {secs:.1f}s")
+    """Two databases and two servers: 10,000 users (for the scale comparison only) and
+    1,000,000 users (the scale comparison and every other PostgreSQL run). The scale runs
+    alternate between the two servers, SCALE_ROUNDS times each, so that drifting load on the
+    machine hits both alike; the run with the median p50 represents each size."""
+    for name in ("pg", "pg_small"):
+        shutil.rmtree(WORK / name, ignore_errors=True)
+    pg_recreate(PG_DB)
+    pg_recreate(SMALL_DB)
+    cs = container_for("pg_small", database_url=pg_url(SMALL_DB), redis_url=REDIS_URL)
+    ts = seed.prepare(cs)
+    secs = seed.seed(cs, ts, 0, plan.pg_small)
+    log(f"pg: seeded {plan.pg_small} users in {secs:.1f}s ({SMALL_DB})")
     out["pg_seed_small_s"] = round(secs, 1)
-    server = twostep_server(name, 8802, database_url=PG_URL, redis_url=REDIS_URL)
+    c = container_for("pg", database_url=PG_URL, redis_url=REDIS_URL)
+    tenant = seed.prepare(c)
+    secs = seed.seed(c, tenant, 0, plan.pg_large)
+    log(f"pg: seeded {plan.pg_large} users in {secs:.1f}s ({PG_DB})")
+    out["pg_seed_large_s"] = round(secs, 1)
+    small = twostep_server("pg_small", 8805, database_url=pg_url(SMALL_DB), redis_url=REDIS_URL)
+    server = twostep_server("pg", 8802, database_url=PG_URL, redis_url=REDIS_URL)
+    small.start()
+    server.start()
+    lo, hi = 0, plan.pg_large
+    k = 40_000 if not plan.quick else 3_000
+    try:
+        out["ceiling_pg"] = measure_ceiling(
+            "ceiling_pg", server, plan.ceiling_s, plan.ceiling_conns
+        )
+        nsets = SCALE_ROUNDS + 1  # residue SCALE_ROUNDS of the small users warms up
+        per = plan.pg_small // nsets
+        warm_up(
+            cs,
+            small,
+            steps,
+            "small-warm",
+            spread(0, plan.pg_small, per, SCALE_ROUNDS, nsets),
+            plan,
+            pg_db=SMALL_DB,
+        )
+        warm_up(c, server, steps, "large-warm", spread(lo, hi, per, 15, PHASES), plan)
+        rounds: dict[str, list[dict[str, Any]]] = {"small": [], "large": []}
+        for r in range(SCALE_ROUNDS):
+            order = ("small", "large") if r % 2 == 0 else ("large", "small")
+            for which in order:
+                if which == "small":
+                    rounds["small"].append(
+                        measure_check(
+                            f"scale_small_{r}",
+                            cs,
+                            small,
+                            steps,
+                            f"small-{r}",
+                            spread(0, plan.pg_small, per, r, nsets),
+                            plan.scale_s,
+                            plan.check_conns,
+                            pg_db=SMALL_DB,
+                        )
+                    )
+                else:
+                    rounds["large"].append(
+                        measure_check(
+                            f"scale_large_{r}",
+                            c,
+                            server,
+                            steps,
+                            f"large-{r}",
+                            spread(lo, hi, per, (0, 12, 13)[r], PHASES),
+                            plan.scale_s,
+                            plan.check_conns,
+                        )
+                    )
+        for which, n, db in (("small", plan.pg_small, SMALL_DB), ("large", plan.pg_large, PG_DB)):
+            runs = sorted(rounds[which], key=lambda x: x["p50_ms"])
+            rep = dict(runs[len(runs) // 2])
+            rep["enrolled_users"] = n
+            rep["db_size"] = pg_size(db)
+            rep["rounds"] = [
+                {k2: x[k2] for k2 in ("name", "ok_per_s", "p50_ms", "p99_ms", "machine_busy_cores")}
+                for x in rounds[which]
+            ]
+            rep["p99_ms_median"] = statistics.median(x["p99_ms"] for x in rounds[which])
+            out[f"scale_{which}"] = rep
+        small.stop()
+        out["check_pg"] = measure_check(
+            "check_pg",
+            c,
+            server,
+            steps,
+            "pg-1",
+            spread(lo, hi, k, 1, PHASES),
+            plan.check_s,
+            plan.check_conns,
+        )
+        out["login_pg"] = bracketed(
+            lambda: measure_login(
+                "login_pg",
+                server,
+                steps,
+                "pg-2",
+                spread(lo, hi, k, 2, PHASES),
+                plan.login_s,
+                plan.login_conns,
+            )
+        )
+        out.setdefault("profiles", {})["check_pg"] = profiled(
+            "check_pg",
+            server,
+            plan.profile_s,
+            lambda mode: measure_check(
+                f"profile_{mode}_check_pg",
+                c,
+                server,
+                steps,
+                f"pg-3{mode}",
+                spread(lo, hi, k, 3 if mode == "wall" else 11, PHASES),
+                plan.profile_s,
+                plan.check_conns,
+            ),
+        )
+        out["profiles"]["login_pg"] = profiled(
+            "login_pg",
+            server,
+            plan.profile_s,
+            lambda mode: measure_login(
+                f"profile_{mode}_login_pg",
+                server,
+                steps,
+                f"pg-4{mode}",
+                spread(lo, hi, k, 4 if mode == "wall" else 14, PHASES),
+                plan.profile_s,
+                plan.login_conns,
+            ),
+        )
+        if not plan.quick:  # how the rates depend on the number of connections
+            out["check_pg_sweep"] = {}
+            for n, conns in enumerate((4, 16, 32), start=5):
+                out["check_pg_sweep"][str(conns)] = measure_check(
+                    f"check_pg_c{conns}",
+                    c,
+                    server,
+                    steps,
+                    f"pg-{n}",
+                    spread(lo, hi, k, n, PHASES),
+                    plan.scale_s,
+                    conns,
+                )
+            out["login_pg_sweep"] = {}
+            for n, conns in enumerate((2, 4, 16), start=8):
+                out["login_pg_sweep"][str(conns)] = measure_login(
+                    f"login_pg_c{conns}",
+                    server,
+                    steps,
+                    f"pg-{n}",
+                    spread(lo, hi, k, n, PHASES),
+                    plan.scale_s,
+                    conns,
+                )
+    finally:
+        small.stop()
+        server.stop()
+        cs.close()
+    try:
+        out["anatomy_pg"] = anatomy(c, tenant)
+    finally:
+        c.close()
+
+
+def run_handoff(plan: Plan, out: dict[str, Any]) -> None:
+    """The price of FastAPI's threadpool hand-offs in this stack (bench/handoff_app.py)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWOSTEP_")}
+    env["PYTHONPATH"] = str(BENCH)
+    server = Server(
+        "handoff",
+        [
+            str(VENV_BIN / "uvicorn"),
+            "--factory",
+            "handoff_app:create_app",
+            "--workers",
+            "2",
+            "--port",
+            "8804",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env,
+        8804,
+        "/async",
+    )
     server.start()
     try:
-        out["ceiling_pg"] = measure_ceiling("ceiling_pg", server, plan.ceiling_s, plan.ceiling_conns)
-        out["scale_small"] = measure_check("scale_small", c, server, steps, name,
-                                           spread(plan.pg_small, plan.pg_small), plan.scale_s,
-                                           plan.check_conns)
-        out["scale_small"]["enrolled_users"] = plan.pg_small
-        out["scale_small"]["db_size"] = pg_size()
-        secs = seed.seed(c, tenant, plan.pg_small, plan.pg_large)
-        log(f"pg: seeded up to {plan.pg_large} users in {secs:.1f}s")
-        out["pg_seed_large_s"] = round(secs, 1)
-        out["scale_large"] = measure_check("scale_large", c, server, steps, name,
-                                           spread(plan.pg_large, plan.pg_small), plan.scale_s,
-                                           plan.check_conns)
-        out["scale_large"]["enrolled_users"] = plan.pg_large
-        out["scale_large"]["db_size"] = pg_size()
-        pool = spread(plan.pg_large, 40_000 if not plan.quick else 8_000)
-        out["check_pg"] = measure_check("check_pg", c, server, steps, name, pool, plan.check_s,
-                                        plan.check_conns)
-        out["login_pg"] = measure_login("login_pg", server, steps, name, pool, plan.login_s,
-                                        plan.login_conns)
-        out.setdefault("profiles", {})["check_pg"] = profiled(
-            "check_pg", server, plan.profile_s,
-            lambda: measure_check("profile_check_pg", c, server, steps, name, pool,
-                                  plan.profile_s, plan.check_conns))
-        out["profiles"]["login_pg"] = profiled(
-            "login_pg", server, plan.profile_s,
-            lambda: measure_login("profile_login_pg", server, steps, name, pool, plan.profile_s,
-                                  plan.login_conns))
+        out["handoff"] = {}
+        for path in ("/async", "/sync", "/sync-3sync", "/sync-3async"):
+            out["handoff"][path] = wrk(
+                "handoff" + path.replace("/", "_"),
+                "plain.lua",
+                server.base + path,
+                threads=1,
+                conns=plan.ceiling_conns,
+                duration=max(3, plan.ceiling_s // 2),
+                server=server,
+            )
     finally:
         server.stop()
-        c.close()
 
 
 def run_pi(plan: Plan, steps: Steps, out: dict[str, Any]) -> None:
     d = WORK / "pi"
-    shutil.rmtree(d, ignore_errors=True)
+    marker = d / "enrolled"
+    # Enrolling is slow (~0.2 s a user over privacyIDEA's API): a set-up with enough users is
+    # reused (TOTP tokens remember their last step, so earlier runs do not matter).
+    reuse = not FRESH_PI and marker.exists() and int(marker.read_text()) >= plan.pi_users
     t0 = time.perf_counter()
-    subprocess.run([str(PI_BIN / "python"), str(BENCH / "pi.py"), "setup", str(d)], check=True)
+    if not reuse:
+        shutil.rmtree(d, ignore_errors=True)
+        subprocess.run([str(PI_BIN / "python"), str(BENCH / "pi.py"), "setup", str(d)], check=True)
     env = {**os.environ, "PRIVACYIDEA_CONFIGFILE": str(d / "pi.cfg")}
-    server = Server("pi", [str(PI_BIN / "gunicorn"), "-w", "2", "-b", "127.0.0.1:8803",
-                           "--no-control-socket", "--chdir", str(d), "pi_wsgi:application"],
-                    env, 8803, "/healthz/", cwd=d)
+    server = Server(
+        "pi",
+        [
+            str(PI_BIN / "gunicorn"),
+            "-w",
+            "2",
+            "-b",
+            "127.0.0.1:8803",
+            "--no-control-socket",
+            "--chdir",
+            str(d),
+            "pi_wsgi:application",
+        ],
+        env,
+        8803,
+        "/healthz/",
+        cwd=d,
+    )
     server.start()
     try:
-        subprocess.run([str(PI_BIN / "python"), str(BENCH / "pi.py"), "enrol", server.base,
-                        str(plan.pi_users)], check=True)
+        if not reuse:
+            subprocess.run(
+                [
+                    str(PI_BIN / "python"),
+                    str(BENCH / "pi.py"),
+                    "enrol",
+                    server.base,
+                    str(plan.pi_users),
+                ],
+                check=True,
+            )
+            marker.write_text(str(plan.pi_users))
         out["pi_setup_s"] = round(time.perf_counter() - t0, 1)
-        log(f"privacyIDEA: set up with {plan.pi_users} TOTP users in {out['pi_setup_s']}s")
+        out["pi_setup_reused"] = reuse
+        log(
+            f"privacyIDEA: {'reused' if reuse else 'set up'} with {plan.pi_users} TOTP users in {out['pi_setup_s']}s"
+        )
         step = steps.take("pi", plan.pi_s)
         import pyotp
 
-        lines = [f"p{i:07d} 1234{pyotp.TOTP(seed.secret(i)).at(step * 30)}" for i in range(plan.pi_users)]
-        out["pi"] = wrk("pi_check", "pi_check.lua", server.base, threads=plan.pi_conns,
-                        conns=plan.pi_conns, duration=plan.pi_s, lines=lines, server=server)
+        lines = [
+            f"p{i:07d} 1234{pyotp.TOTP(seed.secret(i)).at(step * 30)}" for i in range(plan.pi_users)
+        ]
+        out["pi"] = bracketed(
+            lambda: wrk(
+                "pi_check",
+                "pi_check.lua",
+                server.base,
+                threads=plan.pi_conns,
+                conns=plan.pi_conns,
+                duration=plan.pi_s,
+                lines=lines,
+                server=server,
+            )
+        )
     finally:
         server.stop()
 
@@ -653,17 +1219,57 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"target": label, "value": value, "goal": goal, "met": ok})
 
     bound = r.get("argon2", {}).get("per_s")
+    single = r.get("argon2", {}).get("single_thread_median_ms")
     for db in ("sqlite", "pg"):
         login = r.get(f"login_{db}")
+        if login and login.get("argon2_bound_adjacent_per_s"):
+            v = round(login["ok_per_s"] / login["argon2_bound_adjacent_per_s"], 2)
+            add(
+                f"full logins ({db}) / argon2id bound measured around the run",
+                v,
+                ">= 0.8",
+                v >= 0.8,
+            )
         if login and bound:
             v = round(login["ok_per_s"] / bound, 2)
-            add(f"full logins ({db}) / argon2id bound", v, ">= 0.8", v >= 0.8)
+            add(
+                f"full logins ({db}) / argon2id bound at the start",
+                v,
+                ">= 0.8",
+                None if login.get("argon2_bound_adjacent_per_s") else v >= 0.8,
+            )
+        if login and single:
+            v = round(single / (login["server_cpu_ms_per_ok"] + login["pg_cpu_ms_per_ok"]), 2)
+            add(
+                f"argon2id share of a full login's CPU ({db}; the ratio's ceiling)",
+                v,
+                ">= 0.8",
+                None,
+            )
     pi = r.get("pi")
     for db in ("sqlite", "pg"):
         login = r.get(f"login_{db}")
         if login and pi and pi["ok_per_s"]:
             v = round(login["ok_per_s"] / pi["ok_per_s"], 2)
-            add(f"full logins ({db}) / privacyIDEA PIN+TOTP checks", v, ">= 3", v >= 3)
+            add(f"full logins ({db}) / privacyIDEA PIN+TOTP checks (throughput)", v, ">= 3", v >= 3)
+            if login.get("argon2_bound_adjacent_per_s") and pi.get("argon2_bound_adjacent_per_s"):
+                v = round(
+                    (login["ok_per_s"] / login["argon2_bound_adjacent_per_s"])
+                    / (pi["ok_per_s"] / pi["argon2_bound_adjacent_per_s"]),
+                    2,
+                )
+                add(
+                    f"  same, each against the argon2id bound around its run ({db})",
+                    v,
+                    ">= 3",
+                    None,
+                )
+            v = round(
+                pi["server_cpu_ms_per_ok"]
+                / (login["server_cpu_ms_per_ok"] + login["pg_cpu_ms_per_ok"]),
+                2,
+            )
+            add(f"  same, server CPU per operation, privacyIDEA / twostep ({db})", v, ">= 3", None)
     for db in ("sqlite", "pg"):
         chk, ceil = r.get(f"check_{db}"), r.get(f"ceiling_{db}")
         if chk and ceil:
@@ -672,21 +1278,36 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     small, large = r.get("scale_small"), r.get("scale_large")
     if small and large:
         v = round(large["p50_ms"] / small["p50_ms"], 2)
-        add("check p50 at 1M users / at 10k users", v, "<= 1.2", v <= 1.2)
-        v99 = round(large["p99_ms"] / small["p99_ms"], 2)
-        add("check p99 at 1M users / at 10k users (info)", v99, "<= 1.2", v99 <= 1.2)
+        n1, n2 = f"{large['enrolled_users']:,}", f"{small['enrolled_users']:,}"
+        add(
+            f"check p50 at {n1} users / at {n2} users (median of {SCALE_ROUNDS} alternating runs)",
+            v,
+            "<= 1.2",
+            v <= 1.2,
+        )
+        v99 = round(
+            large.get("p99_ms_median", large["p99_ms"])
+            / small.get("p99_ms_median", small["p99_ms"]),
+            2,
+        )
+        add(f"check p99 at {n1} users / at {n2} users (medians; not a target)", v99, "<= 1.2", None)
     return rows
 
 
 def table(r: dict[str, Any]) -> str:
     lines = []
-    hdr = f"{'measurement':44} {'ok/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'wrk cores':>9} {'srv cores':>9} {'RSS/worker MiB':>16}"
+    hdr = (
+        f"{'measurement':44} {'ok/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'wrk cores':>9} {'srv cores':>9} "
+        f"{'PG cores':>8} {'busy':>5} {'RSS/worker MiB':>15}"
+    )
     lines.append(hdr)
     lines.append("-" * len(hdr))
     a = r.get("argon2")
     if a:
-        lines.append(f"{'argon2id verify, ' + str(a['processes']) + ' processes (the bound)':44} {a['per_s']:>9} "
-                     f"{a['single_thread_median_ms']:>8} {'':>8} {'':>9} {a['machine_busy_cores']:>9}")
+        lines.append(
+            f"{'argon2id verify, ' + str(a['processes']) + ' processes (the bound)':44} {a['per_s']:>9} "
+            f"{a['single_thread_median_ms']:>8} {'':>8} {'':>9} {'':>9} {'':>8} {a['machine_busy_cores']:>5}"
+        )
     labels = [
         ("login_sqlite", "full login, SQLite"),
         ("login_pg", "full login, PostgreSQL + Redis"),
@@ -704,40 +1325,59 @@ def table(r: dict[str, Any]) -> str:
             continue
         label = label.format(n=f"{x.get('enrolled_users', 0):,}")
         rss = "/".join(str(int(v)) for v in x["worker_rss_mib_max"])
-        lines.append(f"{label:44} {x['ok_per_s']:>9} {x['p50_ms']:>8} {x['p99_ms']:>8} "
-                     f"{x['client_cores']:>9} {x['server_cores']:>9} {rss:>16}")
+        lines.append(
+            f"{label:44} {x['ok_per_s']:>9} {x['p50_ms']:>8} {x['p99_ms']:>8} "
+            f"{x['client_cores']:>9} {x['server_cores']:>9} {x['pg_backend_cores']:>8} "
+            f"{x['machine_busy_cores']:>5} {rss:>15}"
+        )
     lines.append("")
     for t in r.get("targets", []):
-        mark = "MET" if t["met"] else "MISSED"
-        lines.append(f"{t['target']:52} {t['value']!s:>7}  (target {t['goal']})  {mark}")
+        mark = "info" if t["met"] is None else ("MET" if t["met"] else "MISSED")
+        lines.append(f"{t['target']:60} {t['value']!s:>7}  ({t['goal']})  {mark}")
     return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description="twostep benchmark suite")
     ap.add_argument("--quick", action="store_true", help="small user counts and short runs")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: argon2,sqlite,pg,pi")
+    ap.add_argument(
+        "--skip", default="", help="comma list of parts to skip: argon2,sqlite,pi,handoff,pg"
+    )
+    ap.add_argument(
+        "--variant", default="", help="what-if engine set-up (bench/variants/sitecustomize.py)"
+    )
+    ap.add_argument("--fresh-pi", action="store_true", help="set privacyIDEA up again from scratch")
+    ap.add_argument("--large", type=int, default=0, help="override the large PostgreSQL user count")
     args = ap.parse_args()
     plan = QUICK if args.quick else FULL
+    if args.large:
+        plan = dataclasses.replace(plan, pg_large=args.large)
+    global VARIANT, FRESH_PI
+    VARIANT = args.variant
+    FRESH_PI = args.fresh_pi
     skip = {s for s in args.skip.split(",") if s}
     WORK.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(WORK / "profiles", ignore_errors=True)
     shutil.rmtree(WORK / "runs", ignore_errors=True)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     r: dict[str, Any] = {
         "started_utc": started.isoformat(timespec="seconds"),
         "mode": "quick" if plan.quick else "full",
-        "command": "scripts/bench" + (" --quick" if plan.quick else "") + (f" --skip {args.skip}" if skip else ""),
+        "command": "scripts/bench " + " ".join(sys.argv[1:]),
+        "variant": VARIANT or None,
         "plan": plan.__dict__,
         "machine": machine_info(),
     }
     log(f"{r['mode']} run; load average {r['machine']['loadavg_at_start']}")
     steps = Steps()
-    parts = [("argon2", lambda: r.__setitem__("argon2", argon2_bound(plan.argon2_s))),
-             ("sqlite", lambda: run_sqlite(plan, steps, r)),
-             ("pi", lambda: run_pi(plan, steps, r)),
-             ("pg", lambda: run_pg(plan, steps, r))]
+    parts = [
+        ("argon2", lambda: r.__setitem__("argon2", argon2_bound(plan.argon2_s))),
+        ("sqlite", lambda: run_sqlite(plan, steps, r)),
+        ("pi", lambda: run_pi(plan, steps, r)),
+        ("handoff", lambda: run_handoff(plan, r)),
+        ("pg", lambda: run_pg(plan, steps, r)),
+    ]
     for part, fn in parts:
         if part in skip:
             continue
@@ -747,18 +1387,31 @@ def main() -> None:
         except Exception as exc:  # keep the other parts; the failure is in the results
             log(f"{part} FAILED: {exc!r}")
             r.setdefault("failures", {})[part] = repr(exc)
-    r["finished_utc"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    r["finished_utc"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     r["loadavg_at_end"] = loadavg()
     r["targets"] = targets(r)
     stamp = started.strftime("%Y%m%dT%H%M%SZ")
-    path = RESULTS / f"{stamp}{'-quick' if plan.quick else ''}.json"
+    tag = (
+        ("-quick" if plan.quick else "")
+        + (f"-{VARIANT}" if VARIANT else "")
+        + ("-partial" if skip else "")
+    )
+    path = RESULTS / f"{stamp}{tag}.json"
     path.write_text(json.dumps(r, indent=2))
-    (RESULTS / "latest.json").write_text(json.dumps(r, indent=2))
-    chart = ROOT / "docs" / ("benchmarks.png" if not plan.quick else "benchmarks-quick.png")
-    subprocess.run([str(TOOLS_BIN / "python"), str(BENCH / "chart.py"), str(path), str(chart)], check=False)
+    complete = not (plan.quick or skip or VARIANT)
+    if complete:
+        (RESULTS / "latest.json").write_text(json.dumps(r, indent=2))
+    # Only a complete full run writes latest.json and the documented chart.
+    chart = ROOT / "docs" / "benchmarks.png" if complete else path.with_suffix(".png")
+    subprocess.run(
+        [str(TOOLS_BIN / "python"), str(BENCH / "chart.py"), str(path), str(chart)], check=False
+    )
     print()
     print(table(r))
-    print(f"\nresults: {path.relative_to(ROOT)} (and bench/results/latest.json); chart: {chart.relative_to(ROOT)}")
+    print(
+        f"\nresults: {path.relative_to(ROOT)}{' (and bench/results/latest.json)' if complete else ''}; "
+        f"chart: {chart.relative_to(ROOT)}"
+    )
 
 
 if __name__ == "__main__":

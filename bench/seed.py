@@ -71,8 +71,12 @@ def prepare(c: Container) -> uuid.UUID:
             tenant_id = uuid.uuid4()
             conn.execute(
                 t.tenant.insert().values(
-                    id=tenant_id, created_time=now_ms(), title=TENANT_TITLE, region="Global",
-                    tenant_profile_id=profile, version=1,
+                    id=tenant_id,
+                    created_time=now_ms(),
+                    title=TENANT_TITLE,
+                    region="Global",
+                    tenant_profile_id=profile,
+                    version=1,
                 )
             )
     return tenant_id
@@ -98,10 +102,20 @@ class _Row:
 def _rows(c: Container, numbers: Iterable[int]) -> Iterable[_Row]:
     for i in numbers:
         config_id = uuid.uuid4()
-        yield _Row(uuid.uuid4(), config_id, email(i), c.box.seal(secret(i), context=f"totp:{config_id}"))
+        yield _Row(
+            uuid.uuid4(), config_id, email(i), c.box.seal(secret(i), context=f"totp:{config_id}")
+        )
 
 
-def seed(c: Container, tenant_id: uuid.UUID, start: int, stop: int, *, batch: int = 50_000) -> float:
+def seed(
+    c: Container,
+    tenant_id: uuid.UUID,
+    start: int,
+    stop: int,
+    *,
+    batch: int = 50_000,
+    analyze: bool = True,
+) -> float:
     """Users start..stop-1 with password and TOTP; COPY on PostgreSQL, executemany on SQLite.
     Returns the seconds it took."""
     t0 = time.perf_counter()
@@ -113,7 +127,7 @@ def seed(c: Container, tenant_id: uuid.UUID, start: int, stop: int, *, batch: in
             _insert_sqlite(c, rows, tenant_id, password_hash, now)
         else:
             _copy_pg(c, rows, tenant_id, password_hash, now)
-    if not c.db.is_sqlite:
+    if analyze and not c.db.is_sqlite:
         with c.db.engine.connect() as conn:
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             for name in ("tb_user", "user_credentials", "twofa_config"):
@@ -121,30 +135,54 @@ def seed(c: Container, tenant_id: uuid.UUID, start: int, stop: int, *, batch: in
     return time.perf_counter() - t0
 
 
-def _insert_sqlite(c: Container, rows: Sequence[_Row], tenant_id: uuid.UUID, pw: str, now: int) -> None:
+def _insert_sqlite(
+    c: Container, rows: Sequence[_Row], tenant_id: uuid.UUID, pw: str, now: int
+) -> None:
     with c.db.transaction() as conn:
         conn.execute(
             t.user.insert(),
             [
-                dict(id=r.user_id, created_time=now, tenant_id=tenant_id, customer_id=NULL_UUID,
-                     email=r.email, authority="TENANT_ADMIN", additional_info={}, version=1)
+                dict(
+                    id=r.user_id,
+                    created_time=now,
+                    tenant_id=tenant_id,
+                    customer_id=NULL_UUID,
+                    email=r.email,
+                    authority="TENANT_ADMIN",
+                    additional_info={},
+                    version=1,
+                )
                 for r in rows
             ],
         )
         conn.execute(
             t.user_credentials.insert(),
             [
-                dict(user_id=r.user_id, enabled=True, password_hash=pw, password_set_time=now,
-                     password_history=[], failed_login_attempts=0, twofa_failed_attempts=0)
+                dict(
+                    user_id=r.user_id,
+                    enabled=True,
+                    password_hash=pw,
+                    password_set_time=now,
+                    password_history=[],
+                    failed_login_attempts=0,
+                    twofa_failed_attempts=0,
+                )
                 for r in rows
             ],
         )
         conn.execute(
             t.twofa_config.insert(),
             [
-                dict(id=r.config_id, user_id=r.user_id, provider_type="TOTP", position=1,
-                     use_by_default=True, created_time=now, totp_secret_enc=r.sealed,
-                     totp_issuer="twostep-bench")
+                dict(
+                    id=r.config_id,
+                    user_id=r.user_id,
+                    provider_type="TOTP",
+                    position=1,
+                    use_by_default=True,
+                    created_time=now,
+                    totp_secret_enc=r.sealed,
+                    totp_issuer="twostep-bench",
+                )
                 for r in rows
             ],
         )
@@ -155,19 +193,30 @@ def _copy_pg(c: Container, rows: Sequence[_Row], tenant_id: uuid.UUID, pw: str, 
     creds = io.StringIO()
     configs = io.StringIO()
     for r in rows:
-        users.write(f"{r.user_id}\t{now}\t{tenant_id}\t{NULL_UUID}\t{r.email}\tTENANT_ADMIN\t{{}}\t1\n")
+        users.write(
+            f"{r.user_id}\t{now}\t{tenant_id}\t{NULL_UUID}\t{r.email}\tTENANT_ADMIN\t{{}}\t1\n"
+        )
         creds.write(f"{r.user_id}\tt\t{pw}\t{now}\t[]\t0\t0\n")
         configs.write(f"{r.config_id}\t{r.user_id}\tTOTP\t1\tt\t{now}\t{r.sealed}\ttwostep-bench\n")
     raw = c.db.engine.raw_connection()
     try:
         cur = raw.cursor()
         for sql, buf in (
-            ("COPY tb_user (id, created_time, tenant_id, customer_id, email, authority, "
-             "additional_info, version) FROM STDIN", users),
-            ("COPY user_credentials (user_id, enabled, password_hash, password_set_time, "
-             "password_history, failed_login_attempts, twofa_failed_attempts) FROM STDIN", creds),
-            ("COPY twofa_config (id, user_id, provider_type, position, use_by_default, "
-             "created_time, totp_secret_enc, totp_issuer) FROM STDIN", configs),
+            (
+                "COPY tb_user (id, created_time, tenant_id, customer_id, email, authority, "
+                "additional_info, version) FROM STDIN",
+                users,
+            ),
+            (
+                "COPY user_credentials (user_id, enabled, password_hash, password_set_time, "
+                "password_history, failed_login_attempts, twofa_failed_attempts) FROM STDIN",
+                creds,
+            ),
+            (
+                "COPY twofa_config (id, user_id, provider_type, position, use_by_default, "
+                "created_time, totp_secret_enc, totp_issuer) FROM STDIN",
+                configs,
+            ),
         ):
             with cur.copy(sql) as cp:
                 cp.write(buf.getvalue())
@@ -184,13 +233,17 @@ def users_by_number(c: Container, numbers: Sequence[int]) -> list[tuple[int, obj
     with c.db.read() as conn:
         for lo in range(0, len(keys), 5000):
             chunk = keys[lo : lo + 5000]
-            for row in conn.execute(users_repo._USER_WITH_CREDENTIALS.where(t.user.c.email.in_(chunk))):
+            for row in conn.execute(
+                users_repo._USER_WITH_CREDENTIALS.where(t.user.c.email.in_(chunk))
+            ):
                 found.append((wanted[row.email], row))
     found.sort(key=lambda p: p[0])
     return found
 
 
-def mint(c: Container, users: Sequence[tuple[int, object]], ttl: int = 3600) -> list[tuple[int, str]]:
+def mint(
+    c: Container, users: Sequence[tuple[int, object]], ttl: int = 3600
+) -> list[tuple[int, str]]:
     """A live login attempt and its pre-verification JWT for each user, as `_restricted` makes
     them after a correct password. Returns (number, token)."""
     now = now_ms()
@@ -199,13 +252,25 @@ def mint(c: Container, users: Sequence[tuple[int, object]], ttl: int = 3600) -> 
     for i, user in users:
         attempt_id = uuid.uuid4()
         rows.append(
-            dict(id=attempt_id, user_id=user.id, scope=Authority.PRE_VERIFICATION_TOKEN.value,
-                 created_time=now, expires_at=now + ttl * 1000, state="ACTIVE",
-                 client_address="127.0.0.1", user_agent="wrk", failures=0, notified=False)
+            dict(
+                id=attempt_id,
+                user_id=user.id,
+                scope=Authority.PRE_VERIFICATION_TOKEN.value,
+                created_time=now,
+                expires_at=now + ttl * 1000,
+                state="ACTIVE",
+                client_address="127.0.0.1",
+                user_agent="wrk",
+                failures=0,
+                notified=False,
+            )
         )
         token = c.tokens.issue_restricted(
-            users_repo.identity(user), Authority.PRE_VERIFICATION_TOKEN, jti=attempt_id,
-            issued_ms=now, ttl=ttl,
+            users_repo.identity(user),
+            Authority.PRE_VERIFICATION_TOKEN,
+            jti=attempt_id,
+            issued_ms=now,
+            ttl=ttl,
         )
         out.append((i, token))
     with c.db.transaction() as conn:

@@ -15,5 +15,5 @@ end
 
 function response(status, headers, body)
   count(status)
-  if status == 200 then ok = ok + 1 end
+  if status == 200 then ok = ok + 1 else note_error(status, body) end
 end

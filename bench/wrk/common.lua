@@ -29,6 +29,11 @@ counts = {}      -- status -> n, for every response
 ok = 0           -- completed units of work (a 200 check)
 exhausted = 0    -- 1 when this thread ran out of pre-generated lines
 lat = {}         -- per-unit latencies in microseconds (scripts that measure their own)
+first_error = "" -- the first unexpected response body of this thread (diagnostics)
+
+function note_error(status, body)
+  if first_error == "" then first_error = tostring(status) .. " " .. string.sub(body or "", 1, 300) end
+end
 
 function load_slice()
   local n = tonumber(os.getenv("BENCH_THREADS") or "1")
@@ -63,7 +68,7 @@ end
 
 function done(summary, latency, requests)
   local out = io.open(os.getenv("BENCH_OUT"), "w")
-  local merged, okn, ex, first = {}, 0, 0, true
+  local merged, okn, ex, first, errs = {}, 0, 0, true, {}
   out:write('{"requests":', summary.requests, ',"duration_us":', summary.duration,
     ',"bytes":', summary.bytes,
     ',"errors":{"connect":', summary.errors.connect, ',"read":', summary.errors.read,
@@ -78,11 +83,18 @@ function done(summary, latency, requests)
     for k, v in pairs(c) do merged[k] = (merged[k] or 0) + v end
     okn = okn + (t:get("ok") or 0)
     ex = ex + (t:get("exhausted") or 0)
+    local e = t:get("first_error") or ""
+    if e ~= "" then errs[#errs + 1] = e end
     local l = t:get("lat") or {}
     for _, v in ipairs(l) do
       if first then first = false else out:write(",") end
       out:write(string.format("%d", v))
     end
+  end
+  out:write('],"first_errors":[')
+  for i, e in ipairs(errs) do
+    if i > 1 then out:write(",") end
+    out:write('"', (e:gsub('\\', '\\\\'):gsub('"', '\\"'):gsub('[%c]', ' ')), '"')
   end
   out:write('],"ok":', okn, ',"threads_exhausted":', ex, ',"status":{')
   first = true

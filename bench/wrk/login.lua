@@ -31,6 +31,8 @@ function response(status, headers, body)
     if status == 200 then
       token = body:match('"token"%s*:%s*"([^"]+)"')
       if token then state = "check" end
+    else
+      note_error("login " .. status, body)
     end
   else
     count("check_" .. status)
@@ -38,6 +40,8 @@ function response(status, headers, body)
     if status == 200 then
       ok = ok + 1
       lat[#lat + 1] = now_us() - t0
+    else
+      note_error("check " .. status, body)
     end
   end
 end

@@ -21,5 +21,6 @@ function response(status, headers, body)
     ok = ok + 1
   else
     count("not_accept")
+    note_error(status, body)
   end
 end

@@ -3,5 +3,5 @@ dofile(os.getenv("BENCH_LUA_DIR") .. "/common.lua")
 
 function response(status, headers, body)
   count(status)
-  if status == 200 then ok = ok + 1 end
+  if status == 200 then ok = ok + 1 else note_error(status, body) end
 end
