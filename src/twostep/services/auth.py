@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +17,16 @@ from twostep.domain.errors import (
     PasswordViolation,
 )
 from twostep.domain.ids import now_ms
-from twostep.services import audit, credentials, settings_store, twofa_login, users_repo
+from twostep.services import (
+    audit,
+    credentials,
+    settings_store,
+    twofa_login,
+    twofa_notify,
+    users_repo,
+)
 from twostep.services.audit import login_data
 from twostep.storage import tables as t
-
-log = logging.getLogger("twostep.auth")
 
 INVALID = "Invalid username or password"
 LOCKED = "User account is locked due to security policy"
@@ -132,15 +136,12 @@ def _password_failure(
 
 
 def _notify_lockout(c: Container, email: str, settings: dict[str, Any], max_attempts: Any) -> None:
-    address = settings.get("userLockoutNotificationEmail")
-    if not address:
-        return
-    try:
-        c.delivery.send_email(
-            address, "account_lockout", {"locked_account": email, "max_attempts": max_attempts}
-        )
-    except Exception:  # a lockout must not fail because the mail server is down
-        log.warning("lockout notification could not be sent")
+    twofa_notify.best_effort_email(
+        c,
+        settings.get("userLockoutNotificationEmail"),
+        "account_lockout",
+        {"locked_account": email, "max_attempts": max_attempts},
+    )
 
 
 def _audit_failure(c: Container, row: Any, data: dict[str, Any], message: str) -> None:
@@ -293,12 +294,9 @@ def activate(
         )
         row = users_repo.by_id(conn, cred.user_id)
     if send_mail:
-        try:
-            c.delivery.send_email(
-                row.email, "account_activated", {"login_link": f"{base_url}/login"}
-            )
-        except Exception:
-            log.warning("activation confirmation mail could not be sent")
+        twofa_notify.best_effort_email(
+            c, row.email, "account_activated", {"login_link": f"{base_url}/login"}
+        )
     return twofa_login.after_activation(c, row, client)
 
 
@@ -315,10 +313,7 @@ def request_password_reset(c: Container, *, email: str, base_url: str) -> None:
     token = _issue_reset_token(c, row.id, settings)
     ttl = settings.get("passwordResetTokenTtl") or 24
     link = f"{base_url}/api/noauth/resetPassword?resetToken={token}"
-    try:
-        c.delivery.send_email(row.email, "reset_password", {"link": link, "ttl_hours": ttl})
-    except Exception:
-        log.warning("password reset mail could not be sent")
+    twofa_notify.best_effort_email(c, row.email, "reset_password", {"link": link, "ttl_hours": ttl})
 
 
 def check_reset_token(c: Container, token: str) -> str:
@@ -362,7 +357,6 @@ def reset_password(c: Container, *, token: str, password: str, base_url: str) ->
         credentials.store_password(conn, cred.user_id, new_hash, cred.password_history, now_ms())
         c.tokens.revoke_user(conn, cred.user_id)
         row = users_repo.by_id(conn, cred.user_id)
-    try:
-        c.delivery.send_email(row.email, "password_was_reset", {"login_link": f"{base_url}/login"})
-    except Exception:
-        log.warning("password-reset confirmation mail could not be sent")
+    twofa_notify.best_effort_email(
+        c, row.email, "password_was_reset", {"login_link": f"{base_url}/login"}
+    )

@@ -136,7 +136,7 @@ def _validate_target(body: Submitted) -> str:
     return body.email
 
 
-def submit(c: Container, user_id: uuid.UUID, body: Submitted, client: audit_client_t) -> None:
+def submit(c: Container, user_id: uuid.UUID, body: Submitted, client: Any) -> None:
     """SMS/EMAIL: send a setup code to the given address. TOTP and BACKUP_CODE: nothing to do."""
     with c.db.read() as conn:
         settings = _platform_provider(twofa_settings.load(conn), body.type)
@@ -177,7 +177,6 @@ def submit(c: Container, user_id: uuid.UUID, body: Submitted, client: audit_clie
         )
 
 
-audit_client_t = Any  # the web layer's ClientInfo (address, user_agent)
 
 
 def verify_and_save(

@@ -65,9 +65,10 @@ def send_code(
         raise DeliveryFailed("Couldn't send 2FA verification email") from None
 
 
-def _best_effort_email(
+def best_effort_email(
     c: Container, to: str | None, template: str, context: dict[str, Any]
 ) -> None:
+    """Send a mail that must never fail the request that caused it (notices, confirmations)."""
     if not to:
         return
     try:
@@ -82,7 +83,7 @@ def _when() -> str:
 
 def changed(c: Container, user: Any, change: str, client: Any) -> None:
     agent = describe(getattr(client, "user_agent", None))
-    _best_effort_email(
+    best_effort_email(
         c,
         user.email,
         "twofa_changed",
@@ -100,7 +101,7 @@ def failed_second_step(
     c: Container, user: Any, *, client_address: str, user_agent: str | None, reason: str
 ) -> None:
     agent = describe(user_agent)
-    _best_effort_email(
+    best_effort_email(
         c,
         user.email,
         "login_attempt_failed",
@@ -116,13 +117,13 @@ def failed_second_step(
 
 
 def lockout(c: Container, user: Any, *, max_attempts: int, admin_address: str | None) -> None:
-    _best_effort_email(
+    best_effort_email(
         c,
         user.email,
         "twofa_lockout_owner",
         {"user_email": user.email, "max_attempts": max_attempts},
     )
-    _best_effort_email(
+    best_effort_email(
         c,
         admin_address,
         "account_lockout",
