@@ -234,7 +234,7 @@ def users_by_number(c: Container, numbers: Sequence[int]) -> list[tuple[int, obj
         for lo in range(0, len(keys), 5000):
             chunk = keys[lo : lo + 5000]
             for row in conn.execute(
-                users_repo._USER_WITH_CREDENTIALS.where(t.user.c.email.in_(chunk))
+                select(*users_repo.COLUMNS).select_from(users_repo.CREDENTIALS_JOIN).where(t.user.c.email.in_(chunk))
             ):
                 found.append((wanted[row.email], row))
     found.sort(key=lambda p: p[0])

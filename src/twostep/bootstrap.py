@@ -34,7 +34,7 @@ def build(config: Config) -> Container:
     from twostep.state import build_limiter
 
     keys = load_keys(config)
-    db = Database(make_engine(config.resolved_database_url()))
+    db = Database(make_engine(config.resolved_database_url(), config.db_pool_size))
     return Container(
         config=config,
         db=db,
@@ -42,6 +42,7 @@ def build(config: Config) -> Container:
             memory_kib=config.argon2_memory_kib,
             time_cost=config.argon2_time_cost,
             parallelism=config.argon2_parallelism,
+            concurrency=config.resolved_hash_concurrency(),
         ),
         box=SecretBox(keys.encryption),
         codes=CodeHasher(keys.code_hashing),

@@ -35,6 +35,8 @@ def serve(
 
     # Production mode: JSON logs (no secrets, uvicorn's access log with its query strings is off),
     # per-instance Prometheus multiprocess directory before any worker starts, migrations once.
+    # The workers share the cores; each sizes its hashing to its share (Config.workers).
+    os.environ["TWOSTEP_WORKERS"] = str(workers)
     config = Config()
     configure(config.log_level)
     if workers > 1:

@@ -6,6 +6,7 @@ the database, never here.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -19,6 +20,9 @@ class Config(BaseSettings):
     data_dir: Path = Path("./data")
     database_url: str | None = None  # default: SQLite file in data_dir
     redis_url: str | None = None
+    # PostgreSQL connections kept per worker process (10 more open under bursts). Size it to
+    # the requests a worker serves at once; max_connections must cover workers x (size + 10).
+    db_pool_size: int = Field(default=20, ge=1, le=200)
 
     sysadmin_email: str | None = None
     sysadmin_password: str | None = None
@@ -35,6 +39,10 @@ class Config(BaseSettings):
     argon2_memory_kib: int = 19456
     argon2_time_cost: int = 2
     argon2_parallelism: int = 1
+    # argon2id hashes computed at once per worker process. Default: the cores this process may
+    # use divided among the workers (`twostep serve --workers N` passes N on as TWOSTEP_WORKERS).
+    hash_concurrency: int | None = Field(default=None, ge=1, le=256)
+    workers: int = Field(default=1, ge=1, le=256)
 
     # TOTP acceptance window: how many steps back from the current one are accepted.
     totp_drift_steps: int = Field(default=1, ge=0, le=2)
@@ -97,6 +105,12 @@ class Config(BaseSettings):
         if not re.fullmatch(r"\s*(\+?\d{1,6}\s*(,\s*\+?\d{1,6}\s*)*)?", value):
             raise ValueError("a comma-separated list of country calling codes is expected")
         return value
+
+    def resolved_hash_concurrency(self) -> int:
+        if self.hash_concurrency:
+            return self.hash_concurrency
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return max(1, (cores or 1) // self.workers)
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import os
+import threading
 
 from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
@@ -15,20 +16,29 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
 class PasswordHasher:
-    """argon2id. Unknown users are verified against a dummy hash so they take as long as known ones."""
+    """argon2id. Unknown users are verified against a dummy hash so they take as long as known ones.
 
-    def __init__(self, *, memory_kib: int, time_cost: int, parallelism: int) -> None:
+    At most `concurrency` hashes run at once in this process: more than the cores can run only
+    thrash the caches (each hash walks its own `memory_kib`) and add that much resident memory
+    per waiting request; the others wait for their turn without using the CPU."""
+
+    def __init__(
+        self, *, memory_kib: int, time_cost: int, parallelism: int, concurrency: int = 1
+    ) -> None:
         self._ph = _Argon2(
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID
         )
+        self._turns = threading.BoundedSemaphore(concurrency)
         self._dummy = self._ph.hash(base64.b64encode(os.urandom(24)).decode())
 
     def hash(self, password: str) -> str:
-        return self._ph.hash(password)
+        with self._turns:
+            return self._ph.hash(password)
 
     def verify(self, stored: str | None, password: str) -> bool:
         try:
-            return self._ph.verify(stored or self._dummy, password) and stored is not None
+            with self._turns:
+                return self._ph.verify(stored or self._dummy, password) and stored is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

@@ -66,6 +66,25 @@ def test_one_backup_code_on_50_login_attempts(client, live_server, racer) -> Non
     assert statuses.count(200) == 1, statuses
 
 
+def test_different_backup_codes_on_one_login_attempt(client, live_server, racer) -> None:  # type: ignore[no-untyped-def]
+    """Every backup code at once on ONE pre-verification token: the attempt completes once, and
+    the codes of the requests that lost the race are not burnt (each still signs in later)."""
+    enroll_totp(client, racer)
+    codes = enroll_backup(client, racer)
+    pv = pre_token(client, EMAIL, PASSWORD)
+    statuses = _fire(live_server.url, [(pv, {"providerType": "BACKUP_CODE", "verificationCode": c}) for c in codes])
+    assert statuses.count(200) == 1, statuses
+    assert set(statuses) <= {200, 400, 401}, statuses
+    winner = codes[statuses.index(200)]
+    for code in codes:
+        r = client.post(
+            "/api/auth/2fa/verification/check",
+            headers=pre_token(client, EMAIL, PASSWORD),
+            params={"providerType": "BACKUP_CODE", "verificationCode": code},
+        )
+        assert r.status_code == (400 if code == winner else 200), (code == winner, r.text)
+
+
 @pytest.mark.parametrize("kind,channel,target", [("SMS", "sms", "+15550001111"), ("EMAIL", "email", "racer2@example.com")])
 def test_one_delivered_code_checked_50_times(container, client, live_server, racer, kind, channel, target) -> None:  # type: ignore[no-untyped-def]
     enroll_totp(client, racer)

@@ -13,6 +13,9 @@ from twostep.domain.useragent import describe
 from twostep.storage import tables as t
 
 
+_INSERT = t.audit_log.insert()  # built once; rows go in as parameters
+
+
 @dataclass(frozen=True)
 class Actor:
     user_id: uuid.UUID | None
@@ -38,23 +41,24 @@ def record(
     customer_id: uuid.UUID | None = None,
 ) -> None:
     conn.execute(
-        t.audit_log.insert().values(
-            id=new_id(),
-            created_time=now_ms(),
-            tenant_id=actor.tenant_id,
-            customer_id=customer_id
+        _INSERT,
+        {
+            "id": new_id(),
+            "created_time": now_ms(),
+            "tenant_id": actor.tenant_id,
+            "customer_id": customer_id
             if customer_id and customer_id != NULL_UUID
             else actor.customer_id,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            entity_name=entity_name,
-            user_id=actor.user_id,
-            user_name=actor.user_name,
-            action_type=action_type,
-            action_data=data or {},
-            action_status="FAILURE" if failure else "SUCCESS",
-            action_failure_details=failure or "",
-        )
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "entity_name": entity_name,
+            "user_id": actor.user_id,
+            "user_name": actor.user_name,
+            "action_type": action_type,
+            "action_data": data or {},
+            "action_status": "FAILURE" if failure else "SUCCESS",
+            "action_failure_details": failure or "",
+        },
     )
 
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from twostep.bootstrap import Container
 from twostep.domain import password_policy
@@ -23,6 +23,8 @@ from twostep.services import (
     settings_store,
     twofa_login,
     twofa_notify,
+    twofa_settings,
+    twofa_store,
     users_repo,
 )
 from twostep.services.audit import login_data
@@ -44,10 +46,31 @@ def _policy_problems(policy: dict[str, Any], password: str) -> str | None:
     return "\n".join(problems) if problems else None
 
 
+# The user, their credentials, their 2FA configs and both settings a login needs, in one round
+# trip (one row per config, or one row with NULL config columns).
+_LOGIN = (
+    select(
+        *users_repo.COLUMNS,
+        settings_store.value_of(settings_store.SECURITY).label("security_settings"),
+        settings_store.value_of(twofa_settings.KEY).label("twofa_settings"),
+        *twofa_store.JOINED_COLUMNS,
+    )
+    .select_from(
+        users_repo.CREDENTIALS_JOIN.outerjoin(
+            t.twofa_config, t.twofa_config.c.user_id == t.user.c.id
+        )
+    )
+    .where(t.user.c.email == bindparam("b_email"))
+    .order_by(twofa_store.CONFIG_ORDER)
+)
+
+
 def login(c: Container, *, username: str, password: str, client: Client) -> dict[str, Any]:
     with c.db.read() as conn:
-        row = users_repo.by_email(conn, username)
-        settings = settings_store.security_settings(conn)
+        found = conn.execute(_LOGIN, {"b_email": username}).all()
+        row = found[0] if found else None
+        stored = row.security_settings if row else settings_store.get(conn, settings_store.SECURITY)
+    settings = settings_store.security_from_value(stored)
     # Outside any transaction: the hash is the slow part and must not hold a lock.
     password_ok = c.passwords.verify(row.password_hash if row else None, password)
     max_attempts = settings.get("maxFailedLoginAttempts")
@@ -82,13 +105,15 @@ def login(c: Container, *, username: str, password: str, client: Client) -> dict
     if c.passwords.needs_rehash(row.password_hash):
         values["password_hash"] = c.passwords.hash(password)
     if values:
-        with c.db.transaction() as conn:
+        with c.db.single() as conn:
             conn.execute(
                 update(t.user_credentials)
                 .where(t.user_credentials.c.user_id == row.id)
                 .values(**values)
             )
-    return twofa_login.after_password(c, row, client)
+    return twofa_login.after_password(
+        c, row, client, twofa_settings.from_value(row.twofa_settings), twofa_store.joined_rows(found)
+    )
 
 
 def _unknown_user_failure(c: Container, username: str, max_attempts: Any) -> None:
@@ -166,8 +191,8 @@ def _issue_reset_token(c: Container, user_id: uuid.UUID, settings: dict[str, Any
 
 def full_login(c: Container, row: Any, client: Client, **audit_extra: Any) -> dict[str, str]:
     """Issue the normal token pair, record LOGIN and lastLoginTs."""
-    pair = c.tokens.issue_pair(users_repo.identity(row))
     with c.db.transaction() as conn:
+        pair = c.tokens.issue_pair(users_repo.identity(row), conn=conn)
         conn.execute(
             update(t.user_credentials)
             .where(t.user_credentials.c.user_id == row.id)

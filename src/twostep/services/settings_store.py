@@ -5,18 +5,28 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, ScalarSelect, bindparam, select, update
 
 from twostep.domain.ids import NULL_UUID, new_id, now_ms
 from twostep.storage import tables as t
 
 
+_SYSTEM = t.admin_settings.c.tenant_id == NULL_UUID
+_BY_KEY = select(t.admin_settings).where(_SYSTEM, t.admin_settings.c.key == bindparam("b_key"))
+
+
 def get_row(conn: Connection, key: str) -> Any:
-    return conn.execute(
-        select(t.admin_settings).where(
-            t.admin_settings.c.tenant_id == NULL_UUID, t.admin_settings.c.key == key
-        )
-    ).first()
+    return conn.execute(_BY_KEY, {"b_key": key}).first()
+
+
+def value_of(key: str) -> ScalarSelect[Any]:
+    """The stored JSON of `key` as a scalar subquery, so that a hot path reads its settings in
+    the statement that reads its row (NULL when the key was never saved)."""
+    return (
+        select(t.admin_settings.c.json_value)
+        .where(_SYSTEM, t.admin_settings.c.key == key)
+        .scalar_subquery()
+    )
 
 
 def get(conn: Connection, key: str) -> dict[str, Any] | None:
@@ -40,7 +50,14 @@ def put(conn: Connection, key: str, value: dict[str, Any]) -> uuid.UUID:
     return row.id  # type: ignore[no-any-return]
 
 
+SECURITY = "securitySettings"
+
+
 def security_settings(conn: Connection) -> dict[str, Any]:
+    return security_from_value(get(conn, SECURITY))
+
+
+def security_from_value(value: dict[str, Any] | None) -> dict[str, Any]:
     from twostep.domain.security_settings import defaults
 
-    return get(conn, "securitySettings") or defaults()
+    return dict(value) if value else defaults()

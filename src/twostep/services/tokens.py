@@ -19,6 +19,7 @@ from twostep.storage import tables as t
 from twostep.storage.db import Database
 
 ALGORITHM = "HS512"
+_NEW_SESSION = t.auth_session.insert()
 
 
 @dataclass(frozen=True)
@@ -62,19 +63,19 @@ class TokenService:
         pair to the login it came from."""
         now = now_ms()
         session_id = uuid.uuid4()
-        row = t.auth_session.insert().values(
-            id=session_id,
-            user_id=user.id,
-            created_time=now,
-            expires_at=now + self.refresh_ttl * 1000,
-            revoked=False,
-            family_id=family_id or session_id,
-        )
+        row = {
+            "id": session_id,
+            "user_id": user.id,
+            "created_time": now,
+            "expires_at": now + self.refresh_ttl * 1000,
+            "revoked": False,
+            "family_id": family_id or session_id,
+        }
         if conn is not None:
-            conn.execute(row)
+            conn.execute(_NEW_SESSION, row)
         else:
-            with self._db.transaction() as own:
-                own.execute(row)
+            with self._db.single() as own:
+                own.execute(_NEW_SESSION, row)
         iat = now // 1000
         access = {
             "sub": user.email,

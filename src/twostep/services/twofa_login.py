@@ -13,11 +13,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from twostep.bootstrap import Container
 from twostep.domain.authority import Authority
-from twostep.domain.errors import AuthenticationFailed, BadRequest, TooManyRequests
+from twostep.domain.errors import AuthenticationFailed, BadRequest, TokenExpired, TooManyRequests
 from twostep.domain.ids import now_ms
 from twostep.domain.twofa import codes
 from twostep.domain.twofa.masking import mask_email, mask_phone
@@ -26,6 +26,7 @@ from twostep.domain.twofa.providers import ProviderType
 from twostep.providers import REGISTRY, delivered_code
 from twostep.services import (
     audit,
+    login_attempts,
     settings_store,
     twofa_notify,
     twofa_settings,
@@ -80,18 +81,19 @@ def _restricted(
     ttl = settings.token_lifetime if settings else 1800
     attempt_id = uuid.uuid4()
     conn.execute(
-        t.login_attempt.insert().values(
-            id=attempt_id,
-            user_id=user.id,
-            scope=scope.value,
-            created_time=now,
-            expires_at=now + ttl * 1000,
-            state="ACTIVE",
-            client_address=client.address,
-            user_agent=(client.user_agent or "")[:512],
-            failures=0,
-            notified=False,
-        )
+        t.login_attempt.insert(),
+        {
+            "id": attempt_id,
+            "user_id": user.id,
+            "scope": scope.value,
+            "created_time": now,
+            "expires_at": now + ttl * 1000,
+            "state": "ACTIVE",
+            "client_address": client.address,
+            "user_agent": (client.user_agent or "")[:512],
+            "failures": 0,
+            "notified": False,
+        },
     )
     token = c.tokens.issue_restricted(
         users_repo.identity(user), scope, jti=attempt_id, issued_ms=now, ttl=ttl
@@ -99,19 +101,24 @@ def _restricted(
     return {"token": token, "scope": scope.value, "refreshToken": None}
 
 
-def after_password(c: Container, user: Any, client: Any) -> dict[str, Any]:
+def after_password(
+    c: Container, user: Any, client: Any, settings: PlatformSettings | None, configs: list[Any]
+) -> dict[str, Any]:
     """PRE_VERIFICATION_TOKEN for users with 2FA, MFA_CONFIGURATION_TOKEN under enforcement,
-    otherwise the normal pair."""
+    otherwise the normal pair. `settings` and `configs` were read with the user."""
     from twostep.services.auth import full_login
 
-    with c.db.transaction() as conn:
-        settings = twofa_settings.load(conn)
-        configs = twofa_store.pruned_rows(conn, user.id, settings)
-        if configs:
-            return _restricted(c, conn, user, Authority.PRE_VERIFICATION_TOKEN, settings, client)
-        if is_enforced(conn, settings, user):
-            return _restricted(c, conn, user, Authority.MFA_CONFIGURATION_TOKEN, settings, client)
-    return full_login(c, user, client)
+    scope = None
+    if pruned(c, user.id, configs, settings):
+        scope = Authority.PRE_VERIFICATION_TOKEN
+    elif settings is not None and settings.enforce:
+        with c.db.read() as conn:
+            if is_enforced(conn, settings, user):
+                scope = Authority.MFA_CONFIGURATION_TOKEN
+    if scope is None:
+        return full_login(c, user, client)
+    with c.db.single() as conn:
+        return _restricted(c, conn, user, scope, settings, client)
 
 
 def after_activation(c: Container, user: Any, client: Any) -> dict[str, Any]:
@@ -163,8 +170,8 @@ def config_login(c: Container, principal: Any, client: Any) -> dict[str, str]:
 # -- the second step ------------------------------------------------------------------------------
 
 
-def providers(c: Container, user_id: uuid.UUID) -> list[ProviderInfo]:
-    settings, rows, _ = _context(c, user_id)
+def providers(c: Container, principal: Any) -> list[ProviderInfo]:
+    settings, rows, _ = _context(c, principal.claims)
     period = settings.min_send_period if settings else 30
     result = []
     for r in rows:
@@ -178,17 +185,48 @@ def providers(c: Container, user_id: uuid.UUID) -> list[ProviderInfo]:
     return result
 
 
-def _context(c: Container, user_id: uuid.UUID) -> tuple[PlatformSettings | None, list[Any], Any]:
-    """Platform settings, the user's (pruned) configs and the user, read without a write lock;
-    a write happens only in the rare case that pruning changes something."""
+# The token's login attempt, the platform 2FA settings, the user and their configs: one statement
+# (one row per config, or one row with NULL config columns).
+_CONTEXT = (
+    select(
+        *login_attempts.LIVENESS_COLUMNS,
+        settings_store.value_of(twofa_settings.KEY).label("twofa_settings"),
+        *users_repo.COLUMNS,
+        *twofa_store.JOINED_COLUMNS,
+    )
+    .select_from(
+        t.login_attempt.join(
+            users_repo.CREDENTIALS_JOIN, t.user.c.id == t.login_attempt.c.user_id
+        ).outerjoin(t.twofa_config, t.twofa_config.c.user_id == t.user.c.id)
+    )
+    .where(login_attempts.OF_TOKEN)
+    .order_by(twofa_store.CONFIG_ORDER)
+)
+
+
+def _context(c: Container, claims: Any) -> tuple[PlatformSettings | None, list[Any], Any]:
+    """For a pre-verification token: its login attempt, which must be live (TokenExpired
+    otherwise), the platform settings, the user and their (pruned) configs. Read without a write
+    lock; a write happens only in the rare case that pruning changes something."""
     with c.db.read() as conn:
-        settings = twofa_settings.load(conn)
-        rows = twofa_store.rows(conn, user_id)
-        user = users_repo.by_id(conn, user_id)
+        found = conn.execute(_CONTEXT, login_attempts.token_params(claims)).all()
+    user = found[0] if found else None
+    if not login_attempts.is_live(user, claims):
+        raise TokenExpired()
+    settings = twofa_settings.from_value(user.twofa_settings)
+    rows = twofa_store.joined_rows(found)
+    return settings, pruned(c, claims.user_id, rows, settings), user
+
+
+def pruned(
+    c: Container, user_id: uuid.UUID, rows: list[Any], settings: PlatformSettings | None
+) -> list[Any]:
+    """`rows` (a user's configs) as pruning leaves them; the write happens only when it changes
+    something (a provider the platform no longer offers, a backup code left alone)."""
     if twofa_store.needs_pruning(rows, settings):
         with c.db.transaction() as conn:
-            rows = twofa_store.pruned_rows(conn, user_id, settings)
-    return settings, rows, user
+            return twofa_store.pruned_rows(conn, user_id, settings)
+    return rows
 
 
 def _find(rows: list[Any], provider: ProviderType) -> Any:
@@ -215,7 +253,7 @@ def _clear_buckets(c: Container, user_id: uuid.UUID, settings: PlatformSettings)
 
 def send(c: Container, principal: Any, provider: ProviderType, client: Any) -> None:
     user_id = principal.user_id
-    settings, rows, user = _context(c, user_id)
+    settings, rows, user = _context(c, principal.claims)
     config = _find(rows, provider)
     if config is None:
         raise BadRequest(NOT_CONFIGURED_FOR_ACCOUNT)
@@ -265,16 +303,51 @@ def _login_code_hash(
     return c.codes.hash(code, scope=delivered_code.login_scope(attempt_id, provider, target))
 
 
+_uc = t.user_credentials.c
+_la = t.login_attempt.c
+# Count one 2FA attempt; no row (None) when the credentials are disabled (locked).
+_CHARGE = (
+    update(t.user_credentials)
+    .where(_uc.user_id == bindparam("b_user"), _uc.enabled.is_(True))
+    .values(twofa_failed_attempts=_uc.twofa_failed_attempts + 1)
+    .returning(_uc.twofa_failed_attempts)
+)
+_ATTEMPT_FAILED = (
+    update(t.login_attempt)
+    .where(_la.id == bindparam("b_attempt"))
+    .values(failures=_la.failures + 1)
+)
+# Only a live attempt can be finished, and only once.
+_FINISH_ATTEMPT = (
+    update(t.login_attempt)
+    .where(
+        _la.id == bindparam("b_attempt"),
+        _la.state == "ACTIVE",
+        _la.expires_at > bindparam("b_now"),
+    )
+    .values(state="VERIFIED", failures=_la.failures + 1)
+)
+_SUCCEEDED = (
+    update(t.user_credentials)
+    .where(_uc.user_id == bindparam("b_user"))
+    .values(twofa_failed_attempts=0, last_login_ts=bindparam("b_now"))
+)
+
+
+class _AttemptDecided(Exception):
+    """Another request finished or closed this login attempt first."""
+
+
 def check(
     c: Container, principal: Any, provider: ProviderType, code: str | None, client: Any
 ) -> dict[str, str]:
     user_id = principal.user_id
     attempt_id = principal.claims.jti
-    settings, rows, user = _context(c, user_id)
+    settings, rows, user = _context(c, principal.claims)
     config = _find(rows, provider)
     if config is None:
         raise BadRequest(NOT_CONFIGURED_FOR_ACCOUNT)
-    if user is None or not user.enabled:
+    if not user.enabled:
         raise AuthenticationFailed(DISABLED)
     if settings is None:
         raise BadRequest(NOT_CONFIGURED)
@@ -291,26 +364,32 @@ def check(
     # before it), then the code is checked and consumed. A wrong code commits the count.
     now = now_ms()
     pair: dict[str, str] | None = None
-    with c.db.transaction() as conn:
-        count = _charge(conn, user_id, attempt_id)
-        if count is not None and count <= settings.max_failures:
-            spec = REGISTRY[provider].login_consume(
-                twofa_store.tools(c), user_id=user_id, config=config, code=code, attempt_id=attempt_id
-            )
-            if spec is not None and _complete(conn, spec, attempt_id, now):
-                conn.execute(
-                    update(t.user_credentials)
-                    .where(t.user_credentials.c.user_id == user_id)
-                    .values(twofa_failed_attempts=0, last_login_ts=now)
+    try:
+        with c.db.transaction() as conn:
+            count = conn.execute(_CHARGE, {"b_user": user_id}).scalar()
+            if count is not None and count <= settings.max_failures:
+                spec = REGISTRY[provider].login_consume(
+                    twofa_store.tools(c), user_id=user_id, config=config, code=code, attempt_id=attempt_id
                 )
-                pair = c.tokens.issue_pair(users_repo.identity(user), conn=conn)
-            audit.record_user_event(
-                conn,
-                user,
-                "LOGIN",
-                login_data(client.address, client.user_agent, provider=provider.value),
-                failure=None if pair else INCORRECT,
-            )
+                if spec is not None and twofa_store.consume(conn, spec, now):
+                    # The code is used only together with the attempt it completes: if another
+                    # request finished or closed the attempt meanwhile, both writes roll back.
+                    finished = conn.execute(_FINISH_ATTEMPT, {"b_attempt": attempt_id, "b_now": now})
+                    if finished.rowcount != 1:
+                        raise _AttemptDecided()
+                    conn.execute(_SUCCEEDED, {"b_user": user_id, "b_now": now})
+                    pair = c.tokens.issue_pair(users_repo.identity(user), conn=conn)
+                else:
+                    conn.execute(_ATTEMPT_FAILED, {"b_attempt": attempt_id})
+                audit.record_user_event(
+                    conn,
+                    user,
+                    "LOGIN",
+                    login_data(client.address, client.user_agent, provider=provider.value),
+                    failure=None if pair else INCORRECT,
+                )
+    except _AttemptDecided:
+        raise TokenExpired() from None
     if count is None:
         raise AuthenticationFailed(DISABLED)
     if pair is not None:
@@ -329,37 +408,6 @@ def check(
         raise AuthenticationFailed(LOCKED)
     _notify_once(c, user, attempt_id, client, "a wrong verification code was entered")
     raise BadRequest(INCORRECT)
-
-
-def _charge(conn: Connection, user_id: uuid.UUID, attempt_id: uuid.UUID) -> int | None:
-    """Count one 2FA attempt; None when the credentials are disabled (locked)."""
-    count = conn.execute(
-        update(t.user_credentials)
-        .where(t.user_credentials.c.user_id == user_id, t.user_credentials.c.enabled.is_(True))
-        .values(twofa_failed_attempts=t.user_credentials.c.twofa_failed_attempts + 1)
-        .returning(t.user_credentials.c.twofa_failed_attempts)
-    ).scalar()
-    conn.execute(
-        update(t.login_attempt)
-        .where(t.login_attempt.c.id == attempt_id)
-        .values(failures=t.login_attempt.c.failures + 1)
-    )
-    return count  # type: ignore[no-any-return]
-
-
-def _complete(conn: Connection, spec: Any, attempt_id: uuid.UUID, now: int) -> bool:
-    """Finish the login attempt and consume the code, each exactly once, or neither."""
-    la = t.login_attempt.c
-    finished = conn.execute(
-        update(t.login_attempt).where(la.id == attempt_id, la.state == "ACTIVE").values(state="VERIFIED")
-    ).rowcount
-    if finished != 1:
-        return False
-    if twofa_store.consume(conn, spec, now):
-        return True
-    # The code was already used: the attempt stays open (its row is ours until commit).
-    conn.execute(update(t.login_attempt).where(la.id == attempt_id).values(state="ACTIVE"))
-    return False
 
 
 def _notify_backup_code_used(c: Container, user: Any, config: Any, client: Any) -> None:

@@ -17,8 +17,12 @@ KEY = "twoFaSettings"
 
 
 def load(conn: Connection) -> PlatformSettings | None:
-    stored = settings_store.get(conn, KEY)
-    return platform.from_stored(stored) if stored is not None else None
+    return from_value(settings_store.get(conn, KEY))
+
+
+def from_value(stored: dict[str, Any] | None) -> PlatformSettings | None:
+    """The settings from their stored JSON (e.g. read with `settings_store.value_of(KEY)`)."""
+    return platform.from_stored(dict(stored)) if stored is not None else None
 
 
 def get_json(c: Container) -> dict[str, Any] | None:

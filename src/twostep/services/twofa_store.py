@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from twostep.domain.ids import now_ms
 from twostep.domain.twofa import account
@@ -16,14 +17,40 @@ from twostep.providers.base import AttemptCode, BackupCodeUse, Consume, Tools, T
 from twostep.storage import tables as t
 
 
-def rows(conn: Connection, user_id: uuid.UUID) -> list[Any]:
-    return list(
-        conn.execute(
-            select(t.twofa_config)
-            .where(t.twofa_config.c.user_id == user_id)
-            .order_by(t.twofa_config.c.position)
-        ).all()
+_tc = t.twofa_config.c
+# Hot-path statements are built once: SQLAlchemy then skips rebuilding and re-keying them.
+_ROWS = select(t.twofa_config).where(_tc.user_id == bindparam("b_user")).order_by(_tc.position)
+# A TOTP step is used at most once per config, and never one older than the last used.
+_USE_TOTP_STEP = (
+    update(t.twofa_config)
+    .where(
+        _tc.id == bindparam("b_config"),
+        _tc.last_used_step.is_(None) | (_tc.last_used_step < bindparam("b_step")),
     )
+    .values(last_used_step=bindparam("b_step"))
+)
+
+
+def rows(conn: Connection, user_id: uuid.UUID) -> list[Any]:
+    return list(conn.execute(_ROWS, {"b_user": user_id}).all())
+
+
+# For hot paths that read a user's configs in the statement that reads the user: outer-join
+# `twofa_config` with these (prefixed) columns, order by CONFIG_ORDER, and take `joined_rows`.
+_NAMES = tuple(c.name for c in t.twofa_config.c)
+JOINED_COLUMNS = tuple(c.label(f"cfg_{c.name}") for c in t.twofa_config.c)
+CONFIG_ORDER = _tc.position
+ConfigRow = namedtuple("ConfigRow", _NAMES)  # type: ignore[misc]
+
+
+def joined_rows(result_rows: list[Any]) -> list[Any]:
+    """The config rows carried by an outer join (none when the user has no config)."""
+    labels = [f"cfg_{n}" for n in _NAMES]
+    return [
+        ConfigRow(*(r._mapping[label] for label in labels))
+        for r in result_rows
+        if r._mapping["cfg_id"] is not None
+    ]
 
 
 def entries(config_rows: list[Any]) -> list[Entry]:
@@ -123,15 +150,9 @@ def tools(c: Any) -> Tools:
 def consume(conn: Connection, spec: Consume, now: int) -> bool:
     """Use a one-time secret: one conditional write whose row count says whether we won."""
     if isinstance(spec, TotpStep):
-        statement = (
-            update(t.twofa_config)
-            .where(
-                t.twofa_config.c.id == spec.config_id,
-                t.twofa_config.c.last_used_step.is_(None) | (t.twofa_config.c.last_used_step < spec.step),
-            )
-            .values(last_used_step=spec.step)
-        )
-    elif isinstance(spec, BackupCodeUse):
+        used = conn.execute(_USE_TOTP_STEP, {"b_config": spec.config_id, "b_step": spec.step})
+        return used.rowcount == 1
+    if isinstance(spec, BackupCodeUse):
         statement = (
             update(t.backup_code)
             .where(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from twostep.services.tokens import UserIdentity
 from twostep.storage import tables as t
 
-_USER_WITH_CREDENTIALS = select(
-    t.user,
+# Columns of a user row with its credentials (joined on CREDENTIALS_JOIN).
+COLUMNS = (
+    *t.user.c,
     t.user_credentials.c.enabled,
     t.user_credentials.c.password_hash,
     t.user_credentials.c.password_set_time,
@@ -20,15 +21,20 @@ _USER_WITH_CREDENTIALS = select(
     t.user_credentials.c.twofa_failed_attempts,
     t.user_credentials.c.last_login_ts,
     t.user_credentials.c.activate_token_hash,
-).join(t.user_credentials, t.user_credentials.c.user_id == t.user.c.id)
+)
+CREDENTIALS_JOIN = t.user.join(t.user_credentials, t.user_credentials.c.user_id == t.user.c.id)
+
+# Built once: SQLAlchemy then reuses their compiled form without rebuilding them per call.
+_BY_EMAIL = select(*COLUMNS).select_from(CREDENTIALS_JOIN).where(t.user.c.email == bindparam("b_email"))
+_BY_ID = select(*COLUMNS).select_from(CREDENTIALS_JOIN).where(t.user.c.id == bindparam("b_id"))
 
 
 def by_email(conn: Connection, email: str) -> Any:
-    return conn.execute(_USER_WITH_CREDENTIALS.where(t.user.c.email == email)).first()
+    return conn.execute(_BY_EMAIL, {"b_email": email}).first()
 
 
 def by_id(conn: Connection, user_id: uuid.UUID) -> Any:
-    return conn.execute(_USER_WITH_CREDENTIALS.where(t.user.c.id == user_id)).first()
+    return conn.execute(_BY_ID, {"b_id": user_id}).first()
 
 
 def identity(row: Any) -> UserIdentity:

@@ -2,7 +2,9 @@
 
 SQLite: WAL journal, a busy timeout, and `BEGIN IMMEDIATE` so that concurrent writers queue instead
 of failing on a lock upgrade. PostgreSQL: READ COMMITTED; single-use and counters rely on
-conditional UPDATEs whose row counts are checked, which hold at that level.
+conditional UPDATEs whose row counts are checked, which hold at that level. At READ COMMITTED every
+statement takes its own snapshot, so reads (and single-statement writes) run in autocommit: the same
+visibility without a BEGIN and a COMMIT round trip each.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 20) -> Engine:
     if url.startswith("sqlite"):
         # Pooled connections: opening one (and its PRAGMAs) per transaction cost a quarter of a
         # second-step check. Each pooled connection is used by one thread at a time.
@@ -29,7 +31,9 @@ def make_engine(url: str) -> Engine:
         return engine
     # No pre-ping (a round trip per transaction): a connection found dead fails that one request
     # with 503, SQLAlchemy then discards the pool's stale connections and the next request reconnects.
-    return create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
+    # Overflow connections are closed on return: a pool smaller than the usual concurrency opens
+    # and closes a PostgreSQL backend per burst (measured in docs/benchmarks.md).
+    return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -63,11 +67,25 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only snapshot (never takes SQLite's write lock)."""
+        """Reads: a snapshot on SQLite (never its write lock); autocommit on PostgreSQL."""
         with self.engine.connect() as conn:
-            conn = conn.execution_options(readonly=True)
-            with conn.begin():
+            if self.is_sqlite:
+                conn = conn.execution_options(readonly=True)
+                with conn.begin():
+                    yield conn
+            else:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @contextmanager
+    def single(self) -> Iterator[Connection]:
+        """One write statement, atomic by itself: autocommit on PostgreSQL, a short write
+        transaction on SQLite (whose writers queue for the lock up front)."""
+        if self.is_sqlite:
+            with self.transaction() as conn:
                 yield conn
+        else:
+            with self.engine.connect() as conn:
+                yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -7,21 +7,24 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
-
+from fastapi.concurrency import run_in_threadpool
 from twostep.bootstrap import Container
 from twostep.domain.authority import RESTRICTED, Authority
 from twostep.domain.errors import AuthenticationFailed, PermissionDenied, TokenExpired
-from twostep.domain.ids import now_ms
+from twostep.services import login_attempts
 from twostep.services.tokens import Claims
-from twostep.storage import tables as t
 
 
 def get_container(request: Request) -> Container:
     return request.app.state.container  # type: ignore[no-any-return]
 
 
-ContainerDep = Annotated[Container, Depends(get_container)]
+async def _container(request: Request) -> Container:
+    # async: FastAPI runs a plain `def` dependency in the threadpool, one hand-off each.
+    return get_container(request)
+
+
+ContainerDep = Annotated[Container, Depends(_container)]
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,11 @@ def client_info(request: Request) -> ClientInfo:
     return ClientInfo(address=address[:64], user_agent=request.headers.get("user-agent"))
 
 
-ClientDep = Annotated[ClientInfo, Depends(client_info)]
+async def _client(request: Request) -> ClientInfo:
+    return client_info(request)
+
+
+ClientDep = Annotated[ClientInfo, Depends(_client)]
 
 
 @dataclass(frozen=True)
@@ -86,25 +93,22 @@ def _restricted_token_live(container: Container, claims: Claims) -> bool:
     if claims.jti is None:
         return False
     with container.db.read() as conn:
-        row = conn.execute(
-            select(
-                t.login_attempt.c.state, t.login_attempt.c.expires_at, t.login_attempt.c.scope
-            ).where(t.login_attempt.c.id == claims.jti, t.login_attempt.c.user_id == claims.user_id)
-        ).first()
-    return (
-        row is not None
-        and row.state == "ACTIVE"
-        and row.scope == claims.authority.value
-        and row.expires_at > now_ms()
-    )
+        row = conn.execute(login_attempts.LIVENESS, login_attempts.token_params(claims)).first()
+    return login_attempts.is_live(row, claims)
+
+
+def _decoded(request: Request) -> Principal:
+    """The bearer token, signature and expiry checked: no database."""
+    token = bearer_token(request)
+    if token is None:
+        raise AuthenticationFailed("Authentication failed")
+    return Principal(claims=get_container(request).tokens.decode(token), token=token)
 
 
 def authenticate(request: Request) -> Principal:
     container = get_container(request)
-    token = bearer_token(request)
-    if token is None:
-        raise AuthenticationFailed("Authentication failed")
-    claims = container.tokens.decode(token)
+    principal = _decoded(request)
+    claims = principal.claims
     if claims.authority in RESTRICTED:
         if not _restricted_token_live(container, claims):
             raise TokenExpired()
@@ -112,7 +116,7 @@ def authenticate(request: Request) -> Principal:
         raise PermissionDenied()
     elif not container.tokens.session_is_live(claims.session_id):
         raise TokenExpired()
-    return Principal(claims=claims, token=token)
+    return principal
 
 
 def require(*allowed: Authority):  # type: ignore[no-untyped-def]
@@ -136,5 +140,21 @@ TenantAdmin = Annotated[Principal, require(A.TENANT_ADMIN)]
 TenantOrCustomer = Annotated[Principal, require(A.TENANT_ADMIN, A.CUSTOMER_USER)]
 AnyUser = Annotated[Principal, require(*ANY_USER)]
 AnyUserOrMfaConfig = Annotated[Principal, require(*ANY_USER, A.MFA_CONFIGURATION_TOKEN)]
-PreVerification = Annotated[Principal, require(A.PRE_VERIFICATION_TOKEN)]
+
+
+async def _pre_verification(request: Request) -> Principal:
+    """The second-step endpoints: the token is decoded here, in the event loop, and the service
+    checks its login attempt in the same read as the rest of its context (one database visit and
+    one threadpool hand-off per request instead of three). Any other token gets the answer every
+    route gives it."""
+    principal = _decoded(request)
+    if principal.authority != A.PRE_VERIFICATION_TOKEN:
+        await run_in_threadpool(authenticate, request)
+        raise PermissionDenied()
+    return principal
+
+
+# The attempt behind the token is NOT checked by this dependency: services that take it must
+# (twofa_login._context does, for providers, send and check).
+PreVerification = Annotated[Principal, Depends(_pre_verification)]
 MfaConfiguration = Annotated[Principal, require(A.MFA_CONFIGURATION_TOKEN)]

@@ -74,7 +74,13 @@ M = [
     {
         "id": "over-limit-guard",
         "defence": "no evaluation once the count passed the limit",
-        "edits": [("services/twofa_login.py", "if count > settings.max_failures:", "if False:")],
+        "edits": [
+            (
+                "services/twofa_login.py",
+                "if count is not None and count <= settings.max_failures:",
+                "if count is not None:",
+            )
+        ],
         "tests": S + "test_race_evaluations.py",
         "backends": "sqlite,postgresql",
     },

@@ -32,16 +32,16 @@ mut(
     "totp-replay",
     "TOTP step used once (last_used_step < step)",
     "services/twofa_store.py",
-    "t.twofa_config.c.last_used_step.is_(None) | (t.twofa_config.c.last_used_step < spec.step),",
-    "t.twofa_config.c.id == spec.config_id,",
+    '_tc.last_used_step.is_(None) | (_tc.last_used_step < bindparam("b_step")),',
+    '_tc.id == bindparam("b_config"),',
     S + "test_totp_replay.py",
 )
 mut(
     "charge-first",
     "2FA failure counted (increment before the check)",
     "services/twofa_login.py",
-    ".values(twofa_failed_attempts=t.user_credentials.c.twofa_failed_attempts + 1)",
-    ".values(twofa_failed_attempts=t.user_credentials.c.twofa_failed_attempts + 0)",
+    ".values(twofa_failed_attempts=_uc.twofa_failed_attempts + 1)",
+    ".values(twofa_failed_attempts=_uc.twofa_failed_attempts + 0)",
     S + "test_bruteforce_lockout.py",
 )
 mut(
@@ -56,8 +56,8 @@ mut(
     "success-resets-only",
     "success resets the count",
     "services/twofa_login.py",
-    ".values(twofa_failed_attempts=0, last_login_ts=now)",
-    ".values(last_login_ts=now)",
+    '.values(twofa_failed_attempts=0, last_login_ts=bindparam("b_now"))',
+    '.values(last_login_ts=bindparam("b_now"))',
     S + "test_bruteforce_lockout.py",
 )
 mut(
@@ -78,33 +78,41 @@ mut(
 )
 mut(
     "attempt-state",
-    "restricted token only while its attempt is ACTIVE (web/deps.py)",
-    "web/deps.py",
-    'and row.state == "ACTIVE"',
+    "restricted token only while its attempt is ACTIVE",
+    "services/login_attempts.py",
+    'and row.attempt_state == "ACTIVE"',
     "and True",
     S + "test_preverification_token.py",
 )
 mut(
     "attempt-expiry",
-    "restricted token only until its attempt expires (web/deps.py)",
-    "web/deps.py",
-    "and row.expires_at > now_ms()",
+    "restricted token only until its attempt expires",
+    "services/login_attempts.py",
+    "and row.attempt_expires_at > now_ms()",
     "and True",
     S + "test_preverification_token.py " + S + "test_bruteforce_lockout.py",
 )
 mut(
+    "attempt-finished-once",
+    "a code completes only a still-open attempt (concurrent checks of one token)",
+    "services/twofa_login.py",
+    '        _la.state == "ACTIVE",\n        _la.expires_at > bindparam("b_now"),\n',
+    "",
+    S + "test_races.py",
+)
+mut(
     "attempt-user",
     "restricted token's attempt belongs to its user",
-    "web/deps.py",
-    ", t.login_attempt.c.user_id == claims.user_id",
+    "services/login_attempts.py",
+    ', _la.user_id == bindparam("b_user")',
     "",
     S + "test_preverification_token.py",
 )
 mut(
     "attempt-scope",
     "restricted token's attempt has its scope",
-    "web/deps.py",
-    "and row.scope == claims.authority.value",
+    "services/login_attempts.py",
+    "and row.attempt_scope == claims.authority.value",
     "and True",
     S + "test_preverification_token.py",
 )
@@ -328,8 +336,8 @@ mut(
     "dummy-hash",
     "unknown users verified against a dummy hash",
     "crypto.py",
-    "        try:\n            return self._ph.verify(stored or self._dummy, password) and stored is not None",
-    "        if stored is None:\n            return False\n        try:\n            return self._ph.verify(stored, password)",
+    "            with self._turns:\n                return self._ph.verify(stored or self._dummy, password) and stored is not None",
+    "            if stored is None:\n                return False\n            with self._turns:\n                return self._ph.verify(stored, password)",
     S + "test_enumeration.py",
 )
 mut(
@@ -408,8 +416,8 @@ mut(
     "enforce-order",
     "a user with 2FA gets the pre-verification token even under enforcement",
     "services/twofa_login.py",
-    "        if configs:\n            return _restricted(c, conn, user, Authority.PRE_VERIFICATION_TOKEN, settings, client)\n        if is_enforced(conn, settings, user):\n            return _restricted(c, conn, user, Authority.MFA_CONFIGURATION_TOKEN, settings, client)",
-    "        if is_enforced(conn, settings, user):\n            return _restricted(c, conn, user, Authority.MFA_CONFIGURATION_TOKEN, settings, client)\n        if configs:\n            return _restricted(c, conn, user, Authority.PRE_VERIFICATION_TOKEN, settings, client)",
+    "    if pruned(c, user.id, configs, settings):\n        scope = Authority.PRE_VERIFICATION_TOKEN\n    elif settings is not None and settings.enforce:",
+    "    if settings is not None and settings.enforce and is_enforced(c.db.engine.connect(), settings, user):\n        scope = Authority.MFA_CONFIGURATION_TOKEN\n    elif pruned(c, user.id, configs, settings):\n        scope = Authority.PRE_VERIFICATION_TOKEN\n    elif False:",
     S + "test_flow_bypass.py",
 )
 mut(

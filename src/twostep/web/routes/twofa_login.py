@@ -16,7 +16,7 @@ router = APIRouter()
 
 @router.get("/api/auth/2fa/providers")
 def providers(principal: PreVerification, container: ContainerDep) -> list[dict[str, Any]]:
-    return [s.provider_info_json(p) for p in twofa_login.providers(container, principal.user_id)]
+    return [s.provider_info_json(p) for p in twofa_login.providers(container, principal)]
 
 
 @router.post("/api/auth/2fa/verification/send", response_class=Response)
