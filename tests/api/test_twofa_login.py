@@ -191,6 +191,22 @@ def test_check_rate_limit(client, sysadmin_headers, container) -> None:  # type:
     assert r.status_code == 429 and r.json() == {**r.json(), "message": "Too many requests", "errorCode": 33}
 
 
+def test_a_successful_check_clears_the_check_bucket(client, sysadmin_headers, container) -> None:  # type: ignore[no-untyped-def]
+    """ThingsBoard empties the user's buckets on success: the limit slows guessing, it must not
+    lock out a user who signs in a few times within its window."""
+    save_platform(client, sysadmin_headers, verificationCodeCheckRateLimit="3:60", maxVerificationFailuresBeforeUserLockout=10)
+    create_user(container, EMAIL, PASSWORD)
+    headers = full_headers(client, EMAIL, PASSWORD)
+    enroll_totp(client, headers)
+    codes = enroll_backup(client, headers)
+    pv = pre_token(client, EMAIL, PASSWORD)
+    assert [check(client, pv, "BACKUP_CODE", "0" * 16).status_code for _ in range(2)] == [400, 400]
+    assert check(client, pv, "BACKUP_CODE", codes[0]).status_code == 200  # the third hit
+    pv = pre_token(client, EMAIL, PASSWORD)
+    statuses = [check(client, pv, "BACKUP_CODE", "0" * 16).status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+
+
 def test_email_code_login_and_resend_limit(container, client, user) -> None:  # type: ignore[no-untyped-def]
     enroll_delivered(client, container, user["headers"], "EMAIL", "me@example.com")
     pv = pre_token(client, EMAIL, PASSWORD)

@@ -242,13 +242,15 @@ def _check_bucket(user_id: uuid.UUID, provider: ProviderType, settings: Platform
     return _bucket("check", user_id, provider) + f":{settings.check_rate_limit}"
 
 
-def _clear_buckets(c: Container, user_id: uuid.UUID, settings: PlatformSettings) -> None:
+def _clear_buckets(
+    c: Container, user_id: uuid.UUID, settings: PlatformSettings, conn: Connection | None = None
+) -> None:
     """ThingsBoard clears the user's send and check buckets on success and on lockout. Send
     buckets exist only for providers that send; check buckets only while a check limit is set."""
     keys = [_bucket("send", user_id, p) for p in (ProviderType.SMS, ProviderType.EMAIL)]
     if settings.check_rate_limit:
         keys += [_check_bucket(user_id, p, settings) for p in ProviderType]
-    c.limiter.clear(keys)
+    c.limiter.clear(keys, conn=conn)
 
 
 def send(c: Container, principal: Any, provider: ProviderType, client: Any) -> None:
@@ -351,21 +353,25 @@ def check(
         raise AuthenticationFailed(DISABLED)
     if settings is None:
         raise BadRequest(NOT_CONFIGURED)
-    limit = settings.check_limit()
-    if limit and not c.limiter.hit(
-        _check_bucket(user_id, provider, settings), capacity=limit[0], period_s=limit[1]
-    ):
-        raise TooManyRequests()
     if settings.provider(provider) is None:
         raise BadRequest(NOT_CONFIGURED)
+    limit = settings.check_limit()
 
-    # One transaction decides: the attempt is counted first (the UPDATE also locks the user's
-    # credentials row, so parallel checks of one user queue here and each sees the count of those
-    # before it), then the code is checked and consumed. A wrong code commits the count.
+    # One transaction decides: the check rate limit (counted in this transaction when the
+    # counters live in the database), then the attempt is counted (the UPDATE also locks the
+    # user's credentials row, so parallel checks of one user queue here and each sees the count of
+    # those before it), then the code is checked and consumed. A wrong code commits the count.
     now = now_ms()
     pair: dict[str, str] | None = None
     try:
         with c.db.transaction() as conn:
+            if limit and not c.limiter.hit(
+                _check_bucket(user_id, provider, settings),
+                capacity=limit[0],
+                period_s=limit[1],
+                conn=conn,
+            ):
+                raise TooManyRequests()
             count = conn.execute(_CHARGE, {"b_user": user_id}).scalar()
             if count is not None and count <= settings.max_failures:
                 spec = REGISTRY[provider].login_consume(
@@ -379,6 +385,8 @@ def check(
                         raise _AttemptDecided()
                     conn.execute(_SUCCEEDED, {"b_user": user_id, "b_now": now})
                     pair = c.tokens.issue_pair(users_repo.identity(user), conn=conn)
+                    if c.limiter.in_database:
+                        _clear_buckets(c, user_id, settings, conn=conn)
                 else:
                     conn.execute(_ATTEMPT_FAILED, {"b_attempt": attempt_id})
                 audit.record_user_event(
@@ -393,12 +401,13 @@ def check(
     if count is None:
         raise AuthenticationFailed(DISABLED)
     if pair is not None:
-        # The login is complete and committed: clearing the buckets is a courtesy that must not
-        # turn a success into an error when Redis or the database hiccups right now.
-        try:
-            _clear_buckets(c, user_id, settings)
-        except Exception:
-            log.warning("rate-limit buckets were not cleared after a successful check")
+        # The login is complete and committed: clearing Redis's buckets is a courtesy that must
+        # not turn a success into an error when Redis hiccups right now.
+        if not c.limiter.in_database:
+            try:
+                _clear_buckets(c, user_id, settings)
+            except Exception:
+                log.warning("rate-limit buckets were not cleared after a successful check")
         if provider == ProviderType.BACKUP_CODE:
             _notify_backup_code_used(c, user, config, client)
         return pair

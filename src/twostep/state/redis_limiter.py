@@ -15,18 +15,20 @@ return n
 
 
 class RedisLimiter:
+    in_database = False
+
     def __init__(self, url: str) -> None:
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._hit = self._redis.register_script(_HIT)
 
-    def hit(self, key: str, *, capacity: int, period_s: int) -> bool:
+    def hit(self, key: str, *, capacity: int, period_s: int, conn: object = None) -> bool:
         try:
             count = self._hit(keys=[f"twostep:rl:{key}"], args=[period_s * 1000])
         except redis.RedisError as exc:
             raise ServiceUnavailable("Rate limiting is unavailable") from exc
         return int(count) <= capacity
 
-    def clear(self, keys: list[str]) -> None:
+    def clear(self, keys: list[str], conn: object = None) -> None:
         if not keys:
             return
         try:

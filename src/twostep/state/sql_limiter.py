@@ -6,7 +6,10 @@ both counts and reads, so concurrent requests on any instance see a consistent c
 
 from __future__ import annotations
 
-from sqlalchemy import delete, text
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, delete, text
 
 from twostep.domain.ids import now_ms
 from twostep.storage import tables as t
@@ -26,22 +29,34 @@ _HIT = text(
 
 
 class SqlLimiter:
+    in_database = True
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def hit(self, key: str, *, capacity: int, period_s: int) -> bool:
+    @contextmanager
+    def _within(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn  # the caller's transaction
+        else:
+            with self._db.single() as own:
+                yield own
+
+    def hit(
+        self, key: str, *, capacity: int, period_s: int, conn: Connection | None = None
+    ) -> bool:
         now = now_ms()
-        with self._db.transaction() as conn:
-            count = conn.execute(
+        with self._within(conn) as c:
+            count = c.execute(
                 _HIT, {"key": key, "now": now, "expires": now + period_s * 1000}
             ).scalar_one()
         return int(count) <= capacity
 
-    def clear(self, keys: list[str]) -> None:
+    def clear(self, keys: list[str], conn: Connection | None = None) -> None:
         if not keys:
             return
-        with self._db.transaction() as conn:
-            conn.execute(delete(t.rate_limit).where(t.rate_limit.c.key.in_(keys)))
+        with self._within(conn) as c:
+            c.execute(delete(t.rate_limit).where(t.rate_limit.c.key.in_(keys)))
 
     def ping(self) -> None:
         return None

@@ -101,6 +101,14 @@ mut(
     S + "test_races.py",
 )
 mut(
+    "success-clears-buckets",
+    "a successful check empties the user's check bucket (database limiter)",
+    "services/twofa_login.py",
+    "                        _clear_buckets(c, user_id, settings, conn=conn)",
+    "                        pass",
+    "tests/api/test_twofa_login.py",
+)
+mut(
     "attempt-user",
     "restricted token's attempt belongs to its user",
     "services/login_attempts.py",
