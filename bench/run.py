@@ -525,8 +525,10 @@ INCLUSIVE = [
     ("audit record", ("services/audit.py",)),
     ("JWT encode/decode", ("jwt/",)),
     ("issue_pair (session row + 2 JWTs)", ("issue_pair",)),
-    ("platform settings load", ("twofa_settings.py",)),
-    ("authenticate (token + attempt row)", ("deps.py",)),
+    ("platform settings parse", ("twofa_settings.py",)),
+    ("token check (deps.py)", ("deps.py",)),
+    ("context read (token's attempt, settings, user, configs)", ("_context (",)),
+    ("waiting for an argon2id turn (semaphore)", ("Semaphore.acquire (",)),
 ]
 
 

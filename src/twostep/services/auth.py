@@ -50,7 +50,7 @@ def _policy_problems(policy: dict[str, Any], password: str) -> str | None:
 # trip (one row per config, or one row with NULL config columns).
 _LOGIN = (
     select(
-        *users_repo.COLUMNS,
+        *users_repo.SIGN_IN_COLUMNS,
         settings_store.value_of(settings_store.SECURITY).label("security_settings"),
         settings_store.value_of(twofa_settings.KEY).label("twofa_settings"),
         *twofa_store.JOINED_COLUMNS,

@@ -191,7 +191,7 @@ _CONTEXT = (
     select(
         *login_attempts.LIVENESS_COLUMNS,
         settings_store.value_of(twofa_settings.KEY).label("twofa_settings"),
-        *users_repo.COLUMNS,
+        *users_repo.SIGN_IN_COLUMNS,
         *twofa_store.JOINED_COLUMNS,
     )
     .select_from(
