@@ -9,6 +9,8 @@ visibility without a BEGIN and a COMMIT round trip each.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -55,21 +57,50 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
+class _WriterQueue:
+    """SQLite has one writer at a time, and its busy handler makes the others poll with sleeps of
+    up to 100 ms: unfair, so under load a writer in one worker process can wait for seconds while
+    the other process keeps the lock. Writers queue here instead, in the kernel: a thread lock
+    within the process and an exclusive `flock` on a file next to the database across processes;
+    a waiting writer sleeps until the lock is released and is woken at once."""
+
+    def __init__(self, database_path: str | None) -> None:
+        self._threads = threading.RLock()
+        self._depth = 0
+        self._fd = (
+            os.open(database_path + "-writers.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            if database_path
+            else None
+        )
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        with self._threads:
+            self._depth += 1
+            try:
+                if self._depth == 1 and self._fd is not None:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    if self._depth == 1 and self._fd is not None:
+                        fcntl.flock(self._fd, fcntl.LOCK_UN)
+            finally:
+                self._depth -= 1
+
+
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        # SQLite has one writer at a time. Its busy handler makes waiting writers poll with sleeps
-        # of up to 100 ms, unfairly: under load that is the whole p99. This process's writers
-        # queue here instead (in order, woken at once); only other processes still meet the
-        # busy handler.
-        self._sqlite_writers = threading.RLock()
+        path = engine.url.database if self.is_sqlite else None
+        self._writers = _WriterQueue(path if path and path != ":memory:" else None)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """One short transaction: committed when the block ends, rolled back if it raises."""
         if self.is_sqlite:
-            with self._sqlite_writers, self.engine.begin() as conn:
+            with self._writers.turn(), self.engine.begin() as conn:
                 yield conn
         else:
             with self.engine.begin() as conn:
