@@ -53,7 +53,7 @@ CLK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 FRESH_PI = False  # --fresh-pi: enrol privacyIDEA's users again even when a set-up exists
-VARIANT = ""  # --variant: what-if engine set-ups from bench/variants/sitecustomize.py
+VARIANT = ""  # --variant: what-if worker set-ups from bench/variants/sitecustomize.py
 
 sys.path.insert(0, str(BENCH))
 import seed
@@ -1346,7 +1346,7 @@ def main() -> None:
         "--skip", default="", help="comma list of parts to skip: argon2,sqlite,pi,handoff,pg"
     )
     ap.add_argument(
-        "--variant", default="", help="what-if engine set-up (bench/variants/sitecustomize.py)"
+        "--variant", default="", help="what-if worker set-up (bench/variants/sitecustomize.py): switch, hash2"
     )
     ap.add_argument("--fresh-pi", action="store_true", help="set privacyIDEA up again from scratch")
     ap.add_argument("--large", type=int, default=0, help="override the large PostgreSQL user count")

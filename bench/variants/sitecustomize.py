@@ -1,41 +1,20 @@
-"""What-if variants of twostep's engine set-up, for `scripts/bench --variant NAME` only.
+"""What-if variants of twostep's worker set-up, for `scripts/bench --variant NAME[,NAME]` only.
 
 The bench puts this directory on the servers' PYTHONPATH, so it runs at interpreter start in the
-`twostep serve` master and in each spawned worker, before twostep is imported, and swaps
-`twostep.storage.db.make_engine`. src/ is not touched; a variant that pays off is a proposal.
+`twostep serve` master and in each spawned worker, before twostep is imported. src/ is not
+touched; a variant that pays off is a proposal.
 
-    pool      PostgreSQL: pool_size 40 (the threadpool's 40 threads), no pre-ping;
-              SQLite: a QueuePool of 40 instead of a new connection (and 4 PRAGMAs) per transaction
+    switch    sys.setswitchinterval(0.001): a thread whose argon2id hash (or database reply) is
+              done waits at most ~1 ms, not 5 ms, for the GIL of a thread busy in Python
+    hash2     two argon2id hashes at once per worker (TWOSTEP_HASH_CONCURRENCY=2)
 """
 
 import os
+import sys
 
-_variant = os.environ.get("BENCH_VARIANT", "")
+_variants = set(filter(None, os.environ.get("BENCH_VARIANT", "").split(",")))
 
-if _variant:
-    from sqlalchemy import create_engine
-    from sqlalchemy.pool import QueuePool
-
-    import twostep.storage.db as _db
-
-    _original = _db.make_engine
-
-    def make_engine(url: str):  # type: ignore[no-untyped-def]
-        if _variant == "pool":
-            if url.startswith("sqlite") and ":memory:" not in url:
-                engine = create_engine(
-                    url,
-                    connect_args={"check_same_thread": False, "timeout": 30},
-                    poolclass=QueuePool,
-                    pool_size=40,
-                    max_overflow=0,
-                )
-                _db._configure_sqlite(engine)
-                return engine
-            if not url.startswith("sqlite"):
-                return create_engine(
-                    url, pool_size=40, max_overflow=0, pool_pre_ping=False, pool_recycle=1800
-                )
-        return _original(url)
-
-    _db.make_engine = make_engine
+if "switch" in _variants:
+    sys.setswitchinterval(0.001)
+if "hash2" in _variants:
+    os.environ["TWOSTEP_HASH_CONCURRENCY"] = "2"

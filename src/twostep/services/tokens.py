@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 import jwt
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from twostep.domain.authority import Authority
 from twostep.domain.errors import AuthenticationFailed, TokenExpired
@@ -33,6 +33,12 @@ class Claims:
     jti: uuid.UUID | None
     issued_at: int
     expires_at: int
+
+
+@dataclass(frozen=True)
+class PreparedPair:
+    session: dict[str, object]  # the auth_session row
+    tokens: dict[str, str]  # {"token": access JWT, "refreshToken": refresh JWT}
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,22 @@ class TokenService:
 
         With `conn`, the session row joins the caller's transaction; `family_id` ties a refreshed
         pair to the login it came from."""
+        prepared = self.prepare_pair(user, family_id)
+        if conn is not None:
+            self.store(conn, prepared)
+        else:
+            with self._db.single() as own:
+                self.store(own, prepared)
+        return prepared.tokens
+
+    @staticmethod
+    def store(conn: Connection, prepared: PreparedPair) -> None:
+        """Make a prepared pair live: its session row, in the caller's transaction."""
+        conn.execute(_NEW_SESSION, prepared.session)
+
+    def prepare_pair(self, user: UserIdentity, family_id: uuid.UUID | None = None) -> PreparedPair:
+        """The signed pair and its session row, not yet stored (so that a transaction that decides
+        whether to issue it does no signing while it holds its locks)."""
         now = now_ms()
         session_id = uuid.uuid4()
         row = {
@@ -71,11 +93,6 @@ class TokenService:
             "revoked": False,
             "family_id": family_id or session_id,
         }
-        if conn is not None:
-            conn.execute(_NEW_SESSION, row)
-        else:
-            with self._db.single() as own:
-                own.execute(_NEW_SESSION, row)
         iat = now // 1000
         access = {
             "sub": user.email,
@@ -105,7 +122,8 @@ class TokenService:
             "iat": iat,
             "exp": iat + self.refresh_ttl,
         }
-        return {"token": self._encode(access), "refreshToken": self._encode(refresh)}
+        tokens = {"token": self._encode(access), "refreshToken": self._encode(refresh)}
+        return PreparedPair(session=row, tokens=tokens)
 
     def issue_restricted(
         self, user: UserIdentity, scope: Authority, *, jti: uuid.UUID, issued_ms: int, ttl: int

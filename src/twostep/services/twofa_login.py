@@ -357,10 +357,19 @@ def check(
         raise BadRequest(NOT_CONFIGURED)
     limit = settings.check_limit()
 
+    # The pure work first (is the code right for this factor? the signed pair it would earn, the
+    # audit details): nothing of it is acted on or revealed unless the transaction below counts
+    # the attempt within the limit, and the transaction holds its locks only for its statements.
+    spec = REGISTRY[provider].login_consume(
+        twofa_store.tools(c), user_id=user_id, config=config, code=code, attempt_id=attempt_id
+    )
+    prepared = c.tokens.prepare_pair(users_repo.identity(user)) if spec is not None else None
+    details = login_data(client.address, client.user_agent, provider=provider.value)
+
     # One transaction decides: the check rate limit (counted in this transaction when the
     # counters live in the database), then the attempt is counted (the UPDATE also locks the
     # user's credentials row, so parallel checks of one user queue here and each sees the count of
-    # those before it), then the code is checked and consumed. A wrong code commits the count.
+    # those before it), then the code is consumed. A wrong code commits the count.
     now = now_ms()
     pair: dict[str, str] | None = None
     try:
@@ -374,27 +383,21 @@ def check(
                 raise TooManyRequests()
             count = conn.execute(_CHARGE, {"b_user": user_id}).scalar()
             if count is not None and count <= settings.max_failures:
-                spec = REGISTRY[provider].login_consume(
-                    twofa_store.tools(c), user_id=user_id, config=config, code=code, attempt_id=attempt_id
-                )
-                if spec is not None and twofa_store.consume(conn, spec, now):
+                if prepared is not None and twofa_store.consume(conn, spec, now):
                     # The code is used only together with the attempt it completes: if another
                     # request finished or closed the attempt meanwhile, both writes roll back.
                     finished = conn.execute(_FINISH_ATTEMPT, {"b_attempt": attempt_id, "b_now": now})
                     if finished.rowcount != 1:
                         raise _AttemptDecided()
                     conn.execute(_SUCCEEDED, {"b_user": user_id, "b_now": now})
-                    pair = c.tokens.issue_pair(users_repo.identity(user), conn=conn)
+                    c.tokens.store(conn, prepared)
+                    pair = prepared.tokens
                     if c.limiter.in_database:
                         _clear_buckets(c, user_id, settings, conn=conn)
                 else:
                     conn.execute(_ATTEMPT_FAILED, {"b_attempt": attempt_id})
                 audit.record_user_event(
-                    conn,
-                    user,
-                    "LOGIN",
-                    login_data(client.address, client.user_agent, provider=provider.value),
-                    failure=None if pair else INCORRECT,
+                    conn, user, "LOGIN", details, failure=None if pair else INCORRECT
                 )
     except _AttemptDecided:
         raise TokenExpired() from None
