@@ -53,6 +53,7 @@ CLK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 FRESH_PI = False  # --fresh-pi: enrol privacyIDEA's users again even when a set-up exists
+BEFORE_LOAD: Any = None  # set by profiled(): called by the next wrk() right before its load
 VARIANT = ""  # --variant: what-if worker set-ups from bench/variants/sitecustomize.py
 
 sys.path.insert(0, str(BENCH))
@@ -395,6 +396,10 @@ def wrk(
         str(LUA / script),
         url,
     ]
+    global BEFORE_LOAD
+    if BEFORE_LOAD is not None:  # a profiler waiting for the load itself (not the seeding before)
+        hook, BEFORE_LOAD = BEFORE_LOAD, None
+        hook()
     pids = server.pids() if server else []
     srv_cpu0 = {p: proc_cpu_s(p) for p in pids}
     pg0 = {p: proc_cpu_s(p) for p in pids_matching(f"postgres {pg_db} ")}
@@ -649,10 +654,18 @@ def summarize_profile(name: str, mode: str) -> dict[str, Any]:
 
 def profiled(name: str, server: Server, seconds: int, run) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Two load runs under py-spy, `run("wall")` and `run("gil")` (each on its own users)."""
+    global BEFORE_LOAD
     summary: dict[str, Any] = {}
     for mode in ("wall", "gil"):
-        spies = py_spy(name, server.workers(), seconds + 1, mode)
-        time.sleep(0.5)
+        spies: list[subprocess.Popen[bytes]] = []
+
+        def start(mode: str = mode) -> None:
+            # Started by wrk() just before the load: minting tokens for 40,000 users takes
+            # longer than a profile lasts.
+            spies.extend(py_spy(name, server.workers(), seconds + 1, mode))
+            time.sleep(0.5)
+
+        BEFORE_LOAD = start
         result = run(mode)
         for s in spies:
             try:
