@@ -10,33 +10,29 @@ from sqlalchemy import Connection, bindparam, select
 from twostep.services.tokens import UserIdentity
 from twostep.storage import tables as t
 
+_uc = t.user_credentials.c
+# The credentials columns that signing in uses.
+_SIGN_IN_CREDENTIALS = (
+    _uc.enabled,
+    _uc.password_hash,
+    _uc.password_set_time,
+    _uc.failed_login_attempts,
+    _uc.twofa_failed_attempts,
+)
 # Columns of a user row with its credentials (joined on CREDENTIALS_JOIN).
 COLUMNS = (
     *t.user.c,
-    t.user_credentials.c.enabled,
-    t.user_credentials.c.password_hash,
-    t.user_credentials.c.password_set_time,
-    t.user_credentials.c.password_history,
-    t.user_credentials.c.failed_login_attempts,
-    t.user_credentials.c.twofa_failed_attempts,
-    t.user_credentials.c.last_login_ts,
-    t.user_credentials.c.activate_token_hash,
+    *_SIGN_IN_CREDENTIALS,
+    _uc.password_history,
+    _uc.last_login_ts,
+    _uc.activate_token_hash,
 )
 # What signing in needs of a user: no JSON columns, no password history (hot paths parse no more
 # than they use).
+_u = t.user.c
 SIGN_IN_COLUMNS = (
-    t.user.c.id,
-    t.user.c.tenant_id,
-    t.user.c.customer_id,
-    t.user.c.email,
-    t.user.c.authority,
-    t.user.c.first_name,
-    t.user.c.last_name,
-    t.user_credentials.c.enabled,
-    t.user_credentials.c.password_hash,
-    t.user_credentials.c.password_set_time,
-    t.user_credentials.c.failed_login_attempts,
-    t.user_credentials.c.twofa_failed_attempts,
+    *(_u.id, _u.tenant_id, _u.customer_id, _u.email, _u.authority, _u.first_name, _u.last_name),
+    *_SIGN_IN_CREDENTIALS,
 )
 CREDENTIALS_JOIN = t.user.join(t.user_credentials, t.user_credentials.c.user_id == t.user.c.id)
 
