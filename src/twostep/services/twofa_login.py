@@ -1,6 +1,6 @@
 """The login second step: restricted tokens, provider list, send, check, lockout.
 
-Hardened against ThingsBoard (§3.11, §8): the attempt is counted before the code is checked and the
+Hardened against ThingsBoard (§3.11, §8): the attempt is counted before the code decides and the
 2FA failure count is its own (a correct password, a new login or a resend never resets it); every
 code is consumed by one conditional write; the pre-verification token is bound to one login attempt
 and dies on success, lockout and expiry.
