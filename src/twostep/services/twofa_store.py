@@ -43,11 +43,13 @@ CONFIG_ORDER = _tc.position
 ConfigRow = namedtuple("ConfigRow", _NAMES)  # type: ignore[misc]
 
 
+_LABELS = tuple(f"cfg_{n}" for n in _NAMES)
+
+
 def joined_rows(result_rows: list[Any]) -> list[Any]:
     """The config rows carried by an outer join (none when the user has no config)."""
-    labels = [f"cfg_{n}" for n in _NAMES]
     return [
-        ConfigRow(*(r._mapping[label] for label in labels))
+        ConfigRow(*(r._mapping[label] for label in _LABELS))
         for r in result_rows
         if r._mapping["cfg_id"] is not None
     ]

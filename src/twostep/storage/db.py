@@ -88,6 +88,11 @@ class _WriterQueue:
             finally:
                 self._depth -= 1
 
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
 
 class Database:
     def __init__(self, engine: Engine) -> None:
@@ -130,3 +135,4 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self._writers.close()
