@@ -1153,8 +1153,8 @@ NEGLIGIBLE_HASH = {"argon2_memory_kib": 8, "argon2_time_cost": 1}
 def run_nohash(plan: Plan, steps: Steps, out: dict[str, Any]) -> None:
     """The full-login run of the SQLite set-up with a negligible argon2id (m=8 KiB, t=1) for users
     and server alike: the CPU a login costs besides its hash when nothing hashes beside it. Set
-    against the real login run, it shows what the rest of a login costs when it shares the cores
-    with argon2id (whose 19 MiB pass evicts the caches it runs in)."""
+    against the real login run, it shows how much more the rest of a login costs when it shares the
+    cores with argon2id's hashing threads."""
     name = "nohash"
     shutil.rmtree(WORK / name, ignore_errors=True)
     c = container_for(name, database_url=None, redis_url=None, **NEGLIGIBLE_HASH)
