@@ -58,6 +58,7 @@ VARIANT = ""  # --variant: what-if worker set-ups from bench/variants/sitecustom
 
 sys.path.insert(0, str(BENCH))
 import seed
+from report import machine_cpu_ms_per_ok
 
 
 @dataclass(frozen=True)
@@ -1286,16 +1287,6 @@ def run_pi(plan: Plan, steps: Steps, out: dict[str, Any]) -> None:
 
 
 # -- report -------------------------------------------------------------------------------------
-
-
-def machine_cpu_ms_per_ok(run: dict[str, Any]) -> float:
-    """The machine CPU one success cost in a run: server, PostgreSQL backends, Redis and wrk."""
-    return (
-        run["server_cpu_ms_per_ok"]
-        + run["pg_cpu_ms_per_ok"]
-        + run.get("redis_cpu_ms_per_ok", 0.0)
-        + run.get("client_cpu_ms_per_ok", 0.0)
-    )
 
 
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
