@@ -69,6 +69,9 @@ def is_enforced(conn: Connection, settings: PlatformSettings | None, user: Any) 
     )
 
 
+_NEW_ATTEMPT = t.login_attempt.insert()  # built once; rows go in as parameters
+
+
 def _restricted(
     c: Container,
     conn: Connection,
@@ -81,7 +84,7 @@ def _restricted(
     ttl = settings.token_lifetime if settings else 1800
     attempt_id = uuid.uuid4()
     conn.execute(
-        t.login_attempt.insert(),
+        _NEW_ATTEMPT,
         {
             "id": attempt_id,
             "user_id": user.id,
