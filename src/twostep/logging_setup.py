@@ -23,7 +23,8 @@ request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
     "twostep_request_id", default="-"
 )
 
-# Values that must never be printed even if a message or an `extra` carries them.
+# Values that must never be printed even if a message or an `extra` carries them. A new pattern
+# must need one of _TRIGGERS (below) to match, or scrub() would skip it.
 _SECRET_PATTERNS = [
     # SQLAlchemy error text quotes the bound parameters of the failed statement: never print them.
     (re.compile(r"\[parameters: [^\n]*"), "[parameters: redacted]"),
@@ -70,7 +71,17 @@ _STANDARD_ATTRS = set(
 ) | {"message", "asctime", "color_message", "taskName"}
 
 
+# Every pattern above needs one of these (lower-cased) in the text to match; an ASCII text with
+# none of them, like most log values, is left as it is without running the five substitutions.
+# (Only ASCII: case-insensitive matching also pairs some non-ASCII letters with ASCII ones.)
+_TRIGGERS = ("[parameters:", "bearer", "eyj", "=", "authorization", "cookie")
+
+
 def scrub(text: str) -> str:
+    if text.isascii():
+        lowered = text.lower()
+        if not any(trigger in lowered for trigger in _TRIGGERS):
+            return text
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
