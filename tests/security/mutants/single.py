@@ -436,6 +436,22 @@ mut(
     "def changed(c: Container, user: Any, change: str, client: Any) -> None:\n    return\n",
     S + "test_mfa_management.py " + S + "test_flow_bypass.py",
 )
+mut(
+    "scrub-ascii-only",
+    "the log-scrubbing shortcut is taken for ASCII texts only",
+    "logging_setup.py",
+    "    if text.isascii():\n",
+    "    if True:\n",
+    "tests/production/test_observability.py",
+)
+mut(
+    "scrub-triggers",
+    "the log-scrubbing shortcut knows a substring every pattern needs",
+    "logging_setup.py",
+    '"authorization", "cookie")',
+    '"authorization")',
+    "tests/production/test_observability.py",
+)
 
 
 def main(only):
