@@ -109,6 +109,35 @@ def cpu_table(r: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+HANDOFF_ROWS = [
+    ("/async", "0", "async endpoint, nothing else (like `/healthz`)"),
+    ("/sync", "1", "plain `def` endpoint"),
+    ("/sync-3sync", "4", "`def` endpoint + 3 `def` dependencies"),
+    ("/sync-3async", "1", "`def` endpoint + 3 `async def` dependencies"),
+    ("/floor-sqlite", "1", "storage floor of a check, SQLite: 1 read + 1 write transaction (UPDATE, INSERT)"),
+    ("/floor-pg", "1", "storage floor of a check, PostgreSQL + Redis: the same + 1 Redis call"),
+]
+
+
+def handoff_table(r: dict[str, Any]) -> str:
+    """bench/handoff_app.py: the framework's hand-offs, and the storage floor of a check."""
+    out = [
+        "| Endpoint | what it does | hand-offs | wrk | ok/s | p50 ms | server CPU ms | PG backends ms | "
+        "Redis ms | machine ms per request |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for path, hops, what in HANDOFF_ROWS:
+        x = r.get("handoff", {}).get(path)
+        if not x:
+            continue
+        out.append(
+            f"| `{path}` | {what} | {hops} | {conns(x)} | {x['ok_per_s']} | {x['p50_ms']} | "
+            f"{x['server_cpu_ms_per_ok']} | {x['pg_cpu_ms_per_ok']} | "
+            f"{x.get('redis_cpu_ms_per_ok', 0.0)} | {round(machine_cpu_ms_per_ok(x), 3)} |"
+        )
+    return "\n".join(out)
+
+
 def sweep_table(r: dict[str, Any]) -> str:
     out = [
         "| Run | wrk connections | ok/s | p50 ms | p99 ms | twostep CPU ms per ok | PG connections opened |",
@@ -218,6 +247,7 @@ def main() -> None:
         ("Targets", targets_table),
         ("CPU per success", cpu_table),
         ("Connections sweep", sweep_table),
+        ("Hand-offs and the storage floor", handoff_table),
         ("Scale rounds", scale_table),
         ("Anatomy", anatomy_table),
         ("Profiles", profile_tables),

@@ -1177,10 +1177,25 @@ def run_nohash(plan: Plan, steps: Steps, out: dict[str, Any]) -> None:
         c.close()
 
 
+FLOOR_DB = "twostep_bench_floor"
+
+
 def run_handoff(plan: Plan, out: dict[str, Any]) -> None:
-    """The price of FastAPI's threadpool hand-offs in this stack (bench/handoff_app.py)."""
+    """The price of FastAPI's threadpool hand-offs in this stack, and the storage floor of a check
+    (bench/handoff_app.py)."""
+    import handoff_app
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("TWOSTEP_")}
     env["PYTHONPATH"] = str(BENCH)
+    floor_dir = WORK / "floor"
+    shutil.rmtree(floor_dir, ignore_errors=True)
+    floor_dir.mkdir(parents=True)
+    env["FLOOR_SQLITE_URL"] = f"sqlite:///{floor_dir / 'floor.db'}"
+    pg_recreate(FLOOR_DB)
+    env["FLOOR_PG_URL"] = pg_url(FLOOR_DB)
+    env["FLOOR_REDIS_URL"] = "redis://127.0.0.1:6379/13"
+    for var in ("FLOOR_SQLITE_URL", "FLOOR_PG_URL"):
+        handoff_app.prepare_floor(env[var])
     server = Server(
         "handoff",
         [
@@ -1211,6 +1226,18 @@ def run_handoff(plan: Plan, out: dict[str, Any]) -> None:
                 conns=plan.ceiling_conns,
                 duration=max(3, plan.ceiling_s // 2),
                 server=server,
+            )
+        # The floor at the check runs' concurrency, PostgreSQL backends counted as for a check.
+        for name in ("sqlite", "pg"):
+            out["handoff"][f"/floor-{name}"] = wrk(
+                f"handoff_floor_{name}",
+                "floor.lua",
+                server.base + f"/floor-{name}",
+                threads=1,
+                conns=plan.check_conns,
+                duration=max(3, plan.check_s // 2),
+                server=server,
+                pg_db=FLOOR_DB,
             )
     finally:
         server.stop()
@@ -1388,6 +1415,19 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
                     ">= 0.5",
                     None,
                 )
+        floor = r.get("handoff", {}).get(f"/floor-{db}")
+        if floor and ceil:
+            # A check that did nothing but the storage any check needs (bench/handoff_app.py, no
+            # twostep middleware, no logic) against the same bare /healthz: the most a check can
+            # reach in this stack, whatever its code does.
+            v = round(floor["ok_per_s"] / ceil["ok_per_s"], 3)
+            add(
+                f"  storage floor of a check, no logic (1 read, 1 write transaction"
+                f"{', 1 Redis call' if db == 'pg' else ''}) / bare /healthz ({db}; the most any check reaches)",
+                v,
+                ">= 0.5",
+                None,
+            )
     small, large = r.get("scale_small"), r.get("scale_large")
     if small and large:
         v = round(large["p50_ms"] / small["p50_ms"], 2)
