@@ -327,3 +327,39 @@ def test_too_many_requests_and_expired_verification_are_explained(
         page.get_by_text("The time allowed for verification has run out. Please sign in again.")
     ).to_be_visible()
     expect(page.get_by_role("link", name="Sign in again")).to_be_visible()
+
+
+def test_an_old_sign_in_is_sent_to_sign_in_again_before_changing_2fa(
+    page: Page, container: Any, client: Any, sysadmin_headers: Any
+) -> None:
+    from sqlalchemy import update
+
+    from twostep.storage import tables as t
+
+    _user(container, client, sysadmin_headers)
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    # The sign-in (this session's first and only session) is older than the window.
+    token = next(c["value"] for c in page.context.cookies() if c["name"].endswith("ts_session"))
+    session_id = container.tokens.decode(token).session_id
+    with container.db.transaction() as conn:
+        conn.execute(
+            update(t.auth_session)
+            .where(t.auth_session.c.id == session_id)
+            .values(created_time=t.auth_session.c.created_time - 3_600_000)
+        )
+
+    page.get_by_role("switch", name="Authenticator app").click()
+    page.locator("dialog#enroll").get_by_role("button", name="Next").click()
+    expect(page).to_have_url(re.compile(r"/login\?reason=reauth$"))
+    expect(
+        page.get_by_text("For your security, sign in again to change two-factor authentication.")
+    ).to_be_visible()
+
+    # Signing in again lands on the Security page, where the change now goes through.
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    page.get_by_role("switch", name="Authenticator app").click()
+    dialog = page.locator("dialog#enroll")
+    dialog.get_by_role("button", name="Next").click()
+    expect(dialog.locator("#totp-key")).to_have_text(re.compile(r"^[A-Z2-7]{32}$"))

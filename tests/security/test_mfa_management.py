@@ -8,10 +8,12 @@ pending factor is not a factor; every change is notified; the administrators' re
 (`/api/2fa/{userId}/...`) allow a sysadmin anything and a tenant admin only its own tenant's
 non-sysadmin users; the platform settings have hard bounds (spec/security.md §6).
 
-Not applicable / by design: ThingsBoard's settings API has no re-authentication step (a full
-session may add or remove factors, as in ThingsBoard CE); the bearer API has no cookie
-authentication, so it is not CSRF-able (checked below). The web UI's cookie session (issue 5)
-has its own CSRF middleware and tests.
+Changing 2FA (generate, submit, verify-and-save, change the default, remove, an administrator's
+reset) needs a recent sign-in (ASVS 7.5.1): the first session of the token's family, i.e. the
+sign-in itself, at most `reauth_window_s` (300 s) old; a refresh does not renew it, and the API
+shapes stay ThingsBoard's (an old sign-in gets 401 with a message saying to sign in again). The
+bearer API has no cookie authentication, so it is not CSRF-able (checked below). The web UI's
+cookie session (issue 5) has its own CSRF middleware and tests.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tests.factories import bearer, create_tenant, oathtool, secret_of
 from tests.security.helpers import (
     OTHER_EMAIL,
     Account,
+    assert_error_shape,
     check,
     create_customer_user,
     last_code_to,
@@ -35,7 +38,14 @@ from tests.security.helpers import (
     sysadmin_id,
 )
 from tests.support import SYSADMIN_EMAIL, SYSADMIN_PASSWORD, outbox
-from tests.twofa_helpers import enroll_delivered, enroll_totp, full_headers, login, platform
+from tests.twofa_helpers import (
+    enroll_backup,
+    enroll_delivered,
+    enroll_totp,
+    full_headers,
+    login,
+    platform,
+)
 from twostep.storage import tables as t
 
 
@@ -297,6 +307,101 @@ def test_restricted_tokens_cannot_remove_or_change_factors(container, client, vi
     assert _configured(client, victim.headers) == {"TOTP"}
 
 
+REAUTH = "Sign in again to change two-factor authentication settings"
+
+
+def _age_sign_in(container, headers, seconds: int) -> None:  # type: ignore[no-untyped-def]
+    """Move the sign-in behind `headers` (the first session of its family) into the past."""
+    session_id = container.tokens.decode(headers["X-Authorization"].split()[1]).session_id
+    s = t.auth_session
+    with container.db.transaction() as conn:
+        family = conn.execute(select(s.c.family_id).where(s.c.id == session_id)).scalar_one()
+        conn.execute(
+            update(s).where(s.c.id == family).values(created_time=s.c.created_time - seconds * 1000)
+        )
+
+
+def _changes(client, headers, user_id):  # type: ignore[no-untyped-def]
+    """Every way to change a user's 2FA, as (name, response)."""
+    totp = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=headers)
+    yield "generate", totp
+    yield "submit", client.post(
+        "/api/2fa/account/config/submit",
+        headers=headers,
+        json={"providerType": "EMAIL", "useByDefault": False, "email": "new@example.com"},
+    )
+    yield "verify and save", client.post(
+        "/api/2fa/account/config?verificationCode=123456",
+        headers=headers,
+        json={"providerType": "TOTP", "useByDefault": True, "authUrl": "otpauth://totp/x?secret=AAAA"},
+    )
+    yield "default", client.put(
+        "/api/2fa/account/config?providerType=TOTP", headers=headers, json={"useByDefault": True}
+    )
+    yield "remove", client.delete("/api/2fa/account/config?providerType=TOTP", headers=headers)
+    yield "regenerate backup codes", client.post(
+        "/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=headers
+    )
+
+
+def test_changing_2fa_needs_a_recent_sign_in(container, client, victim) -> None:  # type: ignore[no-untyped-def]
+    codes = enroll_backup(client, victim.headers)  # within the window: allowed
+    before = _configured(client, victim.headers)
+    assert before == {"TOTP", "BACKUP_CODE"}
+    _age_sign_in(container, victim.headers, container.config.reauth_window_s + 5)
+
+    for name, r in _changes(client, victim.headers, victim.id):
+        assert r.status_code == 401, (name, r.status_code, r.text)
+        assert r.json()["message"] == REAUTH, name
+        assert r.json()["errorCode"] == 10, name
+        assert_error_shape(r)
+    # Reading still works, and nothing changed.
+    assert client.get("/api/2fa/account/settings", headers=victim.headers).status_code == 200
+    assert _configured(client, victim.headers) == before
+
+    # A fresh sign-in (password + a backup code) may change 2FA again.
+    r = check(client, pv_of(client, victim), "BACKUP_CODE", codes[0])
+    assert r.status_code == 200, r.text
+    fresh = bearer(r.json()["token"])
+    r = client.put(
+        "/api/2fa/account/config?providerType=TOTP", headers=fresh, json={"useByDefault": False}
+    )
+    assert r.status_code == 200, r.text
+    r = client.delete("/api/2fa/account/config?providerType=TOTP", headers=fresh)
+    assert r.status_code == 200, r.text
+    assert _configured(client, fresh) == set()  # backup codes never stay alone
+
+
+def test_a_sign_in_just_inside_the_window_may_change_2fa(container, client, victim) -> None:  # type: ignore[no-untyped-def]
+    _age_sign_in(container, victim.headers, container.config.reauth_window_s - 5)
+    r = client.put(
+        "/api/2fa/account/config?providerType=TOTP", headers=victim.headers, json={"useByDefault": True}
+    )
+    assert r.status_code == 200, r.text
+
+
+def test_a_refresh_does_not_renew_the_sign_in(container, client, fresh) -> None:  # type: ignore[no-untyped-def]
+    pair = login(client, fresh.email, fresh.password)
+    _age_sign_in(container, bearer(pair["token"]), container.config.reauth_window_s + 5)
+    r = client.post("/api/auth/token", json={"refreshToken": pair["refreshToken"]})
+    assert r.status_code == 200, r.text
+    refreshed = bearer(r.json()["token"])
+    assert client.get("/api/auth/user", headers=refreshed).status_code == 200  # still signed in
+    r = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=refreshed)
+    assert r.status_code == 401 and r.json()["message"] == REAUTH, r.text
+
+
+def test_a_session_whose_sign_in_is_gone_counts_as_old(container, client, fresh) -> None:  # type: ignore[no-untyped-def]
+    pair = login(client, fresh.email, fresh.password)
+    r = client.post("/api/auth/token", json={"refreshToken": pair["refreshToken"]})
+    refreshed = bearer(r.json()["token"])
+    first = container.tokens.decode(pair["token"]).session_id
+    with container.db.transaction() as conn:  # e.g. purged as expired
+        conn.execute(t.auth_session.delete().where(t.auth_session.c.id == first))
+    r = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=refreshed)
+    assert r.status_code == 401 and r.json()["message"] == REAUTH, r.text
+
+
 @pytest.fixture
 def tenants(container, client, victim):  # type: ignore[no-untyped-def]
     """Tenant 1: admin `victim` (TOTP) and a customer user with TOTP; tenant 2: admin `outsider`
@@ -330,6 +435,17 @@ def tenants(container, client, victim):  # type: ignore[no-untyped-def]
         "outsider": outsider,
         "sysadmin_id": sysadmin_id(container),
     }
+
+
+def test_an_administrators_reset_needs_a_recent_sign_in(container, client, tenants) -> None:  # type: ignore[no-untyped-def]
+    admin, customer = tenants["victim"], tenants["customer"]
+    _age_sign_in(container, admin.headers, container.config.reauth_window_s + 5)
+    r = client.delete(f"/api/2fa/{customer.id}/config?providerType=TOTP", headers=admin.headers)
+    assert r.status_code == 401 and r.json()["message"] == REAUTH, r.text
+    assert _configured(client, customer.headers) == {"TOTP"}
+    # Looking is not changing: the administrator still reads the user's settings.
+    r = client.get(f"/api/2fa/{customer.id}/settings", headers=admin.headers)
+    assert r.status_code == 200, r.text
 
 
 def test_a_tenant_admin_cannot_read_or_reset_another_tenants_user_or_the_sysadmin(

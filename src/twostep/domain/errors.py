@@ -30,6 +30,15 @@ class AuthenticationFailed(DomainError):
     """401, errorCode 10."""
 
 
+class ReauthenticationRequired(AuthenticationFailed):
+    """401, errorCode 10: the sign-in behind this session is too old for a change of 2FA."""
+
+    def __init__(
+        self, message: str = "Sign in again to change two-factor authentication settings"
+    ) -> None:
+        super().__init__(message)
+
+
 class TokenExpired(DomainError):
     """401, errorCode 11."""
 

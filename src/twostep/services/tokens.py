@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 import jwt
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from twostep.domain.authority import Authority
 from twostep.domain.errors import AuthenticationFailed, TokenExpired
@@ -181,6 +181,20 @@ class TokenService:
             )
         except (KeyError, IndexError, TypeError, ValueError):
             raise AuthenticationFailed("Invalid username or password") from None
+
+    def authenticated_at(self, session_id: uuid.UUID | None) -> int | None:
+        """When the sign-in behind a session happened (ms): the creation of the first session of
+        its family, since a refresh continues a sign-in and does not repeat it. None when that
+        session is gone (the caller treats the sign-in as too old)."""
+        if session_id is None:
+            return None
+        s, first = t.auth_session, t.auth_session.alias("first_of_family")
+        with self._db.read() as conn:
+            return conn.execute(  # type: ignore[no-any-return]
+                select(first.c.created_time)
+                .select_from(s.join(first, first.c.id == func.coalesce(s.c.family_id, s.c.id)))
+                .where(s.c.id == session_id)
+            ).scalar()
 
     def session_is_live(self, session_id: uuid.UUID | None) -> bool:
         if session_id is None:

@@ -10,7 +10,13 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from twostep.bootstrap import Container
 from twostep.domain.authority import RESTRICTED, Authority
-from twostep.domain.errors import AuthenticationFailed, PermissionDenied, TokenExpired
+from twostep.domain.errors import (
+    AuthenticationFailed,
+    PermissionDenied,
+    ReauthenticationRequired,
+    TokenExpired,
+)
+from twostep.domain.ids import now_ms
 from twostep.services import login_attempts
 from twostep.services.tokens import Claims
 
@@ -131,6 +137,30 @@ def require(*allowed: Authority):  # type: ignore[no-untyped-def]
     return Depends(dependency)
 
 
+def _signed_in_recently(container: Container, principal: Principal) -> bool:
+    # A configuration token comes straight from a password sign-in, lives minutes and dies when
+    # 2FA is set up: it is itself the recent sign-in.
+    if principal.authority == Authority.MFA_CONFIGURATION_TOKEN:
+        return True
+    at = container.tokens.authenticated_at(principal.claims.session_id)
+    return at is not None and now_ms() - at <= container.config.reauth_window_s * 1000
+
+
+def require_recent(*allowed: Authority):  # type: ignore[no-untyped-def]
+    """As `require`, for changes of 2FA: the session's sign-in must also be recent (ASVS 7.5.1),
+    so a stolen or long-lived token cannot replace or remove the second factor."""
+
+    def dependency(request: Request) -> Principal:
+        principal = authenticate(request)
+        if principal.authority not in allowed:
+            raise PermissionDenied()
+        if not _signed_in_recently(get_container(request), principal):
+            raise ReauthenticationRequired()
+        return principal
+
+    return Depends(dependency)
+
+
 A = Authority
 ANY_USER = (A.SYS_ADMIN, A.TENANT_ADMIN, A.CUSTOMER_USER)
 
@@ -140,6 +170,12 @@ TenantAdmin = Annotated[Principal, require(A.TENANT_ADMIN)]
 TenantOrCustomer = Annotated[Principal, require(A.TENANT_ADMIN, A.CUSTOMER_USER)]
 AnyUser = Annotated[Principal, require(*ANY_USER)]
 AnyUserOrMfaConfig = Annotated[Principal, require(*ANY_USER, A.MFA_CONFIGURATION_TOKEN)]
+# Changing 2FA: the same callers, with a recent sign-in.
+RecentAdmin = Annotated[Principal, require_recent(A.SYS_ADMIN, A.TENANT_ADMIN)]
+RecentAnyUser = Annotated[Principal, require_recent(*ANY_USER)]
+RecentAnyUserOrMfaConfig = Annotated[
+    Principal, require_recent(*ANY_USER, A.MFA_CONFIGURATION_TOKEN)
+]
 
 
 async def _pre_verification(request: Request) -> Principal:

@@ -453,6 +453,31 @@ mut(
     "tests/production/test_observability.py",
 )
 
+mut(
+    "reauth-recent",
+    "changing 2FA needs a sign-in at most reauth_window_s old",
+    "web/deps.py",
+    "    return at is not None and now_ms() - at <= container.config.reauth_window_s * 1000\n",
+    "    return True\n",
+    S + "test_mfa_management.py",
+)
+mut(
+    "reauth-first-of-family",
+    "a refresh does not renew the sign-in (the family's first session dates it)",
+    "services/tokens.py",
+    "first.c.id == func.coalesce(s.c.family_id, s.c.id)",
+    "first.c.id == s.c.id",
+    S + "test_mfa_management.py",
+)
+mut(
+    "reauth-admin-reset",
+    "an administrator's 2FA reset needs a recent sign-in too",
+    "web/routes/twofa_config.py",
+    "    principal: RecentAdmin,\n",
+    "    principal: Admin,\n",
+    S + "test_mfa_management.py",
+)
+
 
 def main(only):
     results = []

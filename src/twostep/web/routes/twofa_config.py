@@ -10,7 +10,16 @@ from fastapi.responses import JSONResponse
 from twostep.domain.ids import parse_uuid
 from twostep.services import twofa_account, twofa_settings
 from twostep.web import schemas_twofa as s
-from twostep.web.deps import Admin, AnyUser, AnyUserOrMfaConfig, ClientDep, ContainerDep, SysAdmin
+from twostep.web.deps import (
+    Admin,
+    AnyUserOrMfaConfig,
+    ClientDep,
+    ContainerDep,
+    RecentAdmin,
+    RecentAnyUser,
+    RecentAnyUserOrMfaConfig,
+    SysAdmin,
+)
 
 router = APIRouter()
 
@@ -46,7 +55,7 @@ def account_settings(principal: AnyUserOrMfaConfig, container: ContainerDep) -> 
 
 @router.post("/api/2fa/account/config/generate")
 def generate(
-    principal: AnyUserOrMfaConfig,
+    principal: RecentAnyUserOrMfaConfig,
     container: ContainerDep,
     providerType: str = Query(...),  # noqa: N803
 ) -> dict[str, Any]:
@@ -56,7 +65,7 @@ def generate(
 
 @router.post("/api/2fa/account/config/submit", response_class=Response)
 def submit(
-    principal: AnyUserOrMfaConfig,
+    principal: RecentAnyUserOrMfaConfig,
     container: ContainerDep,
     client: ClientDep,
     body: Any = Body(None),
@@ -66,7 +75,7 @@ def submit(
 
 @router.post("/api/2fa/account/config")
 def verify_and_save(
-    principal: AnyUserOrMfaConfig,
+    principal: RecentAnyUserOrMfaConfig,
     container: ContainerDep,
     client: ClientDep,
     verificationCode: str | None = Query(None),  # noqa: N803
@@ -80,7 +89,7 @@ def verify_and_save(
 
 @router.put("/api/2fa/account/config")
 def update(
-    principal: AnyUser,
+    principal: RecentAnyUser,
     container: ContainerDep,
     providerType: str = Query(...),
     body: Any = Body(None),  # noqa: N803
@@ -93,7 +102,7 @@ def update(
 
 @router.delete("/api/2fa/account/config")
 def delete(
-    principal: AnyUser,
+    principal: RecentAnyUser,
     container: ContainerDep,
     client: ClientDep,
     providerType: str = Query(...),  # noqa: N803
@@ -115,7 +124,7 @@ def admin_get_user_settings(principal: Admin, container: ContainerDep, userId: s
 
 @router.delete("/api/2fa/{userId}/config")
 def admin_reset_user(
-    principal: Admin,
+    principal: RecentAdmin,
     container: ContainerDep,
     client: ClientDep,
     userId: str,

@@ -82,13 +82,18 @@
     if (message) setTimeout(() => show(el, ''), 8000);
   }
 
-  // On pages behind a full session, a 401 means the session is gone: back to sign in.
+  // On pages behind a full session, a 401 means the session is gone: back to sign in. For a
+  // change of 2FA it can also mean that the sign-in is too old: that session is ended first
+  // (the sign-in page sends a live session home), then the user signs in again.
+  const REAUTH = 'Sign in again to change two-factor authentication settings';
   function sessionLost(e) {
-    if (e instanceof ApiError && e.status === 401) {
+    if (!(e instanceof ApiError && e.status === 401)) return false;
+    if (e.data && e.data.message === REAUTH) {
+      api('POST', '/ui/session/logout').catch(() => {}).finally(() => location.assign('/login?reason=reauth'));
+    } else {
       location.assign('/login?reason=expired');
-      return true;
     }
-    return false;
+    return true;
   }
 
   function busy(form, on) {
@@ -211,6 +216,7 @@
         show($('#copy-status', this.dlg), '');
         this.step('totp-verify');
       } catch (e) {
+        if (sessionLost(e)) return;
         this.error(e.message);
         toast(e.message);
       } finally {
@@ -265,6 +271,7 @@
         $('#enroll-code', this.dlg).value = '';
         this.step('code');
       } catch (e) {
+        if (sessionLost(e)) return;
         this.error(e.message);
       } finally {
         busy(form, false);
@@ -289,7 +296,7 @@
           this.error('Verification code is incorrect. Check the code and try again.');
         } else if (e.status === 429) {
           this.error('Too many requests to check verification code. Please wait and try again.');
-        } else {
+        } else if (!sessionLost(e)) {
           this.error(e.message);
         }
       } finally {
@@ -314,6 +321,7 @@
         });
         $('[data-action="done"]', $('[data-step="backup"]', this.dlg)).focus();
       } catch (e) {
+        if (sessionLost(e)) return;
         this.error(e.message);
         toast(e.message);
         this.dlg.close();
@@ -340,6 +348,7 @@
     const reason = new URLSearchParams(location.search).get('reason');
     const notices = {
       expired: 'Your session has ended. Please sign in again.',
+      reauth: 'For your security, sign in again to change two-factor authentication.',
       'password-reset': 'Your password has been reset. Please sign in with the new password.',
       'signed-out': 'You have signed out.',
     };

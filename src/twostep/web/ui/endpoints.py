@@ -21,7 +21,7 @@ from twostep.services import auth, twofa_account, twofa_login
 from twostep.web import schemas_twofa as schemas
 from twostep.web.deps import (
     AnyUser,
-    AnyUserOrMfaConfig,
+    RecentAnyUserOrMfaConfig,
     ContainerDep,
     MfaConfiguration,
     PreVerification,
@@ -155,7 +155,7 @@ def qr_svg(uri: str) -> str:
 
 
 @router.post("/ui/totp/generate")
-def totp_generate(principal: AnyUserOrMfaConfig, container: ContainerDep) -> dict[str, Any]:
+def totp_generate(principal: RecentAnyUserOrMfaConfig, container: ContainerDep) -> dict[str, Any]:
     generated = twofa_account.generate(container, principal.user_id, ProviderType.TOTP)
     config = schemas.generated_json(generated)
     auth_url = config["authUrl"]
