@@ -10,7 +10,8 @@ non-sysadmin users; the platform settings have hard bounds (spec/security.md §6
 
 Changing 2FA (generate, submit, verify-and-save, change the default, remove, an administrator's
 reset) needs a recent sign-in (ASVS 7.5.1): the first session of the token's family, i.e. the
-sign-in itself, at most `reauth_window_s` (300 s) old; a refresh does not renew it, and the API
+sign-in itself, at most `reauth_window_s` (300 s) old; so does changing one's own email address.
+A refresh does not renew the sign-in, and the API
 shapes stay ThingsBoard's (an old sign-in gets 401 with a message saying to sign in again). The
 bearer API has no cookie authentication, so it is not CSRF-able (checked below). The web UI's
 cookie session (issue 5) has its own CSRF middleware and tests.
@@ -400,6 +401,26 @@ def test_a_session_whose_sign_in_is_gone_counts_as_old(container, client, fresh)
         conn.execute(t.auth_session.delete().where(t.auth_session.c.id == first))
     r = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=refreshed)
     assert r.status_code == 401 and r.json()["message"] == REAUTH, r.text
+
+
+def test_changing_ones_own_email_needs_a_recent_sign_in(container, client, fresh) -> None:  # type: ignore[no-untyped-def]
+    """The email is the login name and where password-reset links go (ASVS 7.5.1)."""
+    headers = fresh.headers
+    me = client.get(f"/api/user/{fresh.id}", headers=headers).json()
+    _age_sign_in(container, headers, container.config.reauth_window_s + 5)
+    r = client.post("/api/user", headers=headers, json={**me, "email": "thief@example.com"})
+    assert r.status_code == 401, r.text
+    assert r.json()["message"] == "Sign in again to change your email address"
+    assert client.get(f"/api/user/{fresh.id}", headers=headers).json()["email"] == fresh.email
+    # Other profile fields need no fresh sign-in.
+    r = client.post("/api/user", headers=headers, json={**me, "firstName": "Renamed"})
+    assert r.status_code == 200, r.text
+
+    again = full_headers(client, fresh.email, fresh.password)
+    me = client.get(f"/api/user/{fresh.id}", headers=again).json()
+    r = client.post("/api/user", headers=again, json={**me, "email": "moved@example.com"})
+    assert r.status_code == 200, r.text
+    assert r.json()["email"] == "moved@example.com"
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ foreign one is a 403. Mail goes out after the commit; a failed activation mail u
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,13 @@ from sqlalchemy.exc import IntegrityError
 from twostep.bootstrap import Container
 from twostep.domain import entity_rules as rules
 from twostep.domain.authority import Authority
-from twostep.domain.errors import BadRequest, DeliveryFailed, NotFound, PermissionDenied
+from twostep.domain.errors import (
+    BadRequest,
+    DeliveryFailed,
+    NotFound,
+    PermissionDenied,
+    ReauthenticationRequired,
+)
 from twostep.domain.ids import NULL_UUID, new_id, now_ms
 from twostep.domain.permissions import Caller, Operation, UserTarget, check, may_access_user
 from twostep.services import activation, audit, customers, tenants, users_repo
@@ -82,8 +89,19 @@ def _stored_info(info: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in info.items() if k not in COMPUTED_INFO}
 
 
-def save(c: Container, caller: Caller, draft: UserDraft, *, send_mail: bool, base_url: str) -> Any:
-    """Create (credentials disabled, activation token issued) or update. Returns the saved row."""
+def save(
+    c: Container,
+    caller: Caller,
+    draft: UserDraft,
+    *,
+    send_mail: bool,
+    base_url: str,
+    signed_in_recently: Callable[[], bool] | None = None,
+) -> Any:
+    """Create (credentials disabled, activation token issued) or update. Returns the saved row.
+
+    `signed_in_recently` says whether the caller's sign-in is recent; a user changing their own
+    email address (where password-reset links go) needs one (ASVS 7.5.1)."""
     # Only a sysadmin chooses the tenant; everyone else works in their own.
     if caller.authority == Authority.SYS_ADMIN:
         tenant_id = draft.tenant_id or NULL_UUID
@@ -100,6 +118,14 @@ def save(c: Container, caller: Caller, draft: UserDraft, *, send_mail: bool, bas
             else:
                 existing = load(conn, caller, draft.id, Operation.WRITE)  # type: ignore[arg-type]
             email, role = _validate(conn, draft, tenant_id, customer_id, existing)
+            if (
+                existing is not None
+                and existing.id == caller.user_id
+                and email != existing.email
+                and signed_in_recently is not None
+                and not signed_in_recently()
+            ):
+                raise ReauthenticationRequired("Sign in again to change your email address")
             values = {
                 "email": email,
                 "first_name": draft.first_name,

@@ -137,7 +137,7 @@ def require(*allowed: Authority):  # type: ignore[no-untyped-def]
     return Depends(dependency)
 
 
-def _signed_in_recently(container: Container, principal: Principal) -> bool:
+def signed_in_recently(container: Container, principal: Principal) -> bool:
     # A configuration token comes straight from a password sign-in, lives minutes and dies when
     # 2FA is set up: it is itself the recent sign-in.
     if principal.authority == Authority.MFA_CONFIGURATION_TOKEN:
@@ -154,7 +154,7 @@ def require_recent(*allowed: Authority):  # type: ignore[no-untyped-def]
         principal = authenticate(request)
         if principal.authority not in allowed:
             raise PermissionDenied()
-        if not _signed_in_recently(get_container(request), principal):
+        if not signed_in_recently(get_container(request), principal):
             raise ReauthenticationRequired()
         return principal
 

@@ -15,7 +15,15 @@ from twostep.services import user_accounts, users
 from twostep.services.entity_store import parse_id_list
 from twostep.storage import tables as t
 from twostep.tbjson import user_email_info, user_json
-from twostep.web.deps import Admin, AnyUser, ContainerDep, SysAdmin, TenantAdmin, TenantOrCustomer
+from twostep.web.deps import (
+    Admin,
+    AnyUser,
+    ContainerDep,
+    SysAdmin,
+    TenantAdmin,
+    TenantOrCustomer,
+    signed_in_recently,
+)
 from twostep.web.entity_deps import BaseUrl, Listing, caller
 from twostep.web.paging import PageLink, page_link
 from twostep.web.schemas_entities import UserIn, parsed_body
@@ -43,7 +51,14 @@ def save_user(
     body: Annotated[UserIn, parsed_body(UserIn)],
     sendActivationMail: bool = True,
 ) -> dict[str, Any]:
-    row = users.save(c, caller(p), body.draft(), send_mail=sendActivationMail, base_url=base)
+    row = users.save(
+        c,
+        caller(p),
+        body.draft(),
+        send_mail=sendActivationMail,
+        base_url=base,
+        signed_in_recently=lambda: signed_in_recently(c, p),
+    )
     return user_json(row)
 
 
