@@ -10,7 +10,7 @@ non-sysadmin users; the platform settings have hard bounds (spec/security.md §6
 
 Changing 2FA (generate, submit, verify-and-save, change the default, remove, an administrator's
 reset) needs a recent sign-in (ASVS 7.5.1): the first session of the token's family, i.e. the
-sign-in itself, at most `reauth_window_s` (300 s) old; so does changing one's own email address.
+sign-in itself, at most `reauth_window_s` (300 s) old; so does changing an email address.
 A refresh does not renew the sign-in, and the API
 shapes stay ThingsBoard's (an old sign-in gets 401 with a message saying to sign in again). The
 bearer API has no cookie authentication, so it is not CSRF-able (checked below). The web UI's
@@ -410,7 +410,7 @@ def test_changing_ones_own_email_needs_a_recent_sign_in(container, client, fresh
     _age_sign_in(container, headers, container.config.reauth_window_s + 5)
     r = client.post("/api/user", headers=headers, json={**me, "email": "thief@example.com"})
     assert r.status_code == 401, r.text
-    assert r.json()["message"] == "Sign in again to change your email address"
+    assert r.json()["message"] == "Sign in again to change an email address"
     assert client.get(f"/api/user/{fresh.id}", headers=headers).json()["email"] == fresh.email
     # Other profile fields need no fresh sign-in.
     r = client.post("/api/user", headers=headers, json={**me, "firstName": "Renamed"})
@@ -466,6 +466,18 @@ def test_an_administrators_reset_needs_a_recent_sign_in(container, client, tenan
     assert _configured(client, customer.headers) == {"TOTP"}
     # Looking is not changing: the administrator still reads the user's settings.
     r = client.get(f"/api/2fa/{customer.id}/settings", headers=admin.headers)
+    assert r.status_code == 200, r.text
+
+
+def test_an_administrator_changing_a_users_email_needs_a_recent_sign_in(container, client, tenants) -> None:  # type: ignore[no-untyped-def]
+    admin, customer = tenants["victim"], tenants["customer"]
+    user = client.get(f"/api/user/{customer.id}", headers=admin.headers).json()
+    _age_sign_in(container, admin.headers, container.config.reauth_window_s + 5)
+    r = client.post("/api/user", headers=admin.headers, json={**user, "email": "elsewhere@example.com"})
+    assert r.status_code == 401, r.text
+    assert r.json()["message"] == "Sign in again to change an email address"
+    assert client.get(f"/api/user/{customer.id}", headers=admin.headers).json()["email"] == customer.email
+    r = client.post("/api/user", headers=admin.headers, json={**user, "lastName": "Renamed"})
     assert r.status_code == 200, r.text
 
 

@@ -100,8 +100,9 @@ def save(
 ) -> Any:
     """Create (credentials disabled, activation token issued) or update. Returns the saved row.
 
-    `signed_in_recently` says whether the caller's sign-in is recent; a user changing their own
-    email address (where password-reset links go) needs one (ASVS 7.5.1)."""
+    `signed_in_recently` says whether the caller's sign-in is recent: changing an email address
+    (the login name, and where password-reset links go) needs one (ASVS 7.5.1), whether users
+    change their own or an administrator changes someone else's."""
     # Only a sysadmin chooses the tenant; everyone else works in their own.
     if caller.authority == Authority.SYS_ADMIN:
         tenant_id = draft.tenant_id or NULL_UUID
@@ -120,12 +121,11 @@ def save(
             email, role = _validate(conn, draft, tenant_id, customer_id, existing)
             if (
                 existing is not None
-                and existing.id == caller.user_id
                 and email != existing.email
                 and signed_in_recently is not None
                 and not signed_in_recently()
             ):
-                raise ReauthenticationRequired("Sign in again to change your email address")
+                raise ReauthenticationRequired("Sign in again to change an email address")
             values = {
                 "email": email,
                 "first_name": draft.first_name,

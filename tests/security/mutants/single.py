@@ -480,7 +480,7 @@ mut(
 
 mut(
     "reauth-own-email",
-    "changing one's own email address needs a recent sign-in",
+    "changing an email address needs a recent sign-in",
     "services/users.py",
     "                and not signed_in_recently()\n",
     "                and False\n",

@@ -83,12 +83,13 @@
   }
 
   // On pages behind a full session, a 401 means the session is gone: back to sign in. For a
-  // change of 2FA it can also mean that the sign-in is too old: that session is ended first
-  // (the sign-in page sends a live session home), then the user signs in again.
-  const REAUTH = 'Sign in again to change two-factor authentication settings';
+  // change of 2FA (or of an email address) it can also mean that the sign-in is too old: that
+  // session is ended first (the sign-in page sends a live session home), then the user signs in
+  // again.
+  const REAUTH = 'Sign in again to change ';
   function sessionLost(e) {
     if (!(e instanceof ApiError && e.status === 401)) return false;
-    if (e.data && e.data.message === REAUTH) {
+    if (e.data && typeof e.data.message === 'string' && e.data.message.startsWith(REAUTH)) {
       api('POST', '/ui/session/logout').catch(() => {}).finally(() => location.assign('/login?reason=reauth'));
     } else {
       location.assign('/login?reason=expired');
