@@ -392,6 +392,24 @@ def test_a_refresh_does_not_renew_the_sign_in(container, client, fresh) -> None:
     assert r.status_code == 401 and r.json()["message"] == REAUTH, r.text
 
 
+def test_a_password_change_does_not_renew_the_sign_in(container, client, victim) -> None:  # type: ignore[no-untyped-def]
+    """Knowing the password (and holding a session) is not the second factor: the new pair that
+    a password change hands out continues the old sign-in."""
+    _age_sign_in(container, victim.headers, container.config.reauth_window_s + 5)
+    r = client.post(
+        "/api/auth/changePassword",
+        headers=victim.headers,
+        json={"currentPassword": victim.password, "newPassword": "changed-Pa55word!"},
+    )
+    assert r.status_code == 200, r.text
+    renewed = bearer(r.json()["token"])
+    assert client.get("/api/auth/user", headers=renewed).status_code == 200
+    assert client.get("/api/auth/user", headers=victim.headers).status_code == 401  # old pair ended
+    r = client.delete("/api/2fa/account/config?providerType=TOTP", headers=renewed)
+    assert r.status_code == 401 and r.json()["message"] == REAUTH, r.text
+    assert _configured(client, renewed) == {"TOTP"}
+
+
 def test_a_session_whose_sign_in_is_gone_counts_as_old(container, client, fresh) -> None:  # type: ignore[no-untyped-def]
     pair = login(client, fresh.email, fresh.password)
     r = client.post("/api/auth/token", json={"refreshToken": pair["refreshToken"]})

@@ -236,10 +236,20 @@ def logout(
             )
 
 
-def change_password(c: Container, *, user_id: uuid.UUID, current: str, new: str) -> dict[str, str]:
+def change_password(
+    c: Container,
+    *,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID | None,
+    current: str,
+    new: str,
+) -> dict[str, str]:
+    """Every session of the user ends; the caller gets a new pair that continues its own sign-in
+    (the password alone is not the second factor, so it does not make the sign-in recent)."""
     with c.db.read() as conn:
         row = users_repo.by_id(conn, user_id)
         settings = settings_store.security_settings(conn)
+        family = c.tokens.family_of(conn, session_id)
     if row is None or not c.passwords.verify(row.password_hash, current):
         raise BadRequest("Current password doesn't match!")
     _check_new_password(c, settings, new, row.password_history)
@@ -249,7 +259,7 @@ def change_password(c: Container, *, user_id: uuid.UUID, current: str, new: str)
     with c.db.transaction() as conn:
         credentials.store_password(conn, user_id, new_hash, row.password_history, now_ms())
         c.tokens.revoke_user(conn, user_id)
-    return c.tokens.issue_pair(users_repo.identity(row))
+        return c.tokens.issue_pair(users_repo.identity(row), conn=conn, family_id=family)
 
 
 def _check_new_password(

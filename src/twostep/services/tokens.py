@@ -182,6 +182,16 @@ class TokenService:
         except (KeyError, IndexError, TypeError, ValueError):
             raise AuthenticationFailed("Invalid username or password") from None
 
+    @staticmethod
+    def family_of(conn: Connection, session_id: uuid.UUID | None) -> uuid.UUID | None:
+        """The family (the sign-in) a session belongs to."""
+        if session_id is None:
+            return None
+        s = t.auth_session
+        return conn.execute(  # type: ignore[no-any-return]
+            select(func.coalesce(s.c.family_id, s.c.id)).where(s.c.id == session_id)
+        ).scalar()
+
     def authenticated_at(self, session_id: uuid.UUID | None) -> int | None:
         """When the sign-in behind a session happened (ms): the creation of the first session of
         its family, since a refresh continues a sign-in and does not repeat it. None when that

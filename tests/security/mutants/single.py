@@ -487,6 +487,15 @@ mut(
     S + "test_mfa_management.py",
 )
 
+mut(
+    "reauth-password-change",
+    "a password change does not renew the sign-in",
+    "services/auth.py",
+    "        return c.tokens.issue_pair(users_repo.identity(row), conn=conn, family_id=family)\n",
+    "        return c.tokens.issue_pair(users_repo.identity(row), conn=conn)\n",
+    S + "test_mfa_management.py",
+)
+
 
 def main(only):
     results = []

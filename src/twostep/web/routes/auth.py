@@ -88,7 +88,13 @@ def change_password(
     principal: AnyUser, container: ContainerDep, body: Any = Body(None)
 ) -> dict[str, str]:
     current, new = required_strings(body, "currentPassword", "newPassword")
-    return auth.change_password(container, user_id=principal.user_id, current=current, new=new)
+    return auth.change_password(
+        container,
+        user_id=principal.user_id,
+        session_id=principal.claims.session_id,
+        current=current,
+        new=new,
+    )
 
 
 @router.get("/api/noauth/userPasswordPolicy")

@@ -109,7 +109,13 @@ def change_password(
     request: Request, principal: AnyUser, container: ContainerDep, body: BodyArg = None
 ) -> JSONResponse:
     current, new = required_strings(body, "currentPassword", "newPassword")
-    pair = auth.change_password(container, user_id=principal.user_id, current=current, new=new)
+    pair = auth.change_password(
+        container,
+        user_id=principal.user_id,
+        session_id=principal.claims.session_id,
+        current=current,
+        new=new,
+    )
     return _session_answer(request, pair)
 
 
