@@ -46,8 +46,9 @@ class Config(BaseSettings):
 
     # TOTP acceptance window: how many steps back from the current one are accepted.
     totp_drift_steps: int = Field(default=1, ge=0, le=2)
-    # Changing 2FA (enrol, remove, change the default, an administrator's reset) needs a sign-in
-    # at most this many seconds old (ASVS 7.5.1); refreshing a token does not renew it.
+    # Changing 2FA (enrol, remove, change the default, an administrator's reset) or an email
+    # address needs a sign-in at most this many seconds old (ASVS 7.5.1); refreshing a token or
+    # changing the password does not renew it.
     reauth_window_s: int = Field(default=300, ge=30, le=86_400)
 
     # Development-only delivery: write every email/SMS to <data_dir>/outbox.jsonl instead of sending.

@@ -322,7 +322,7 @@ def _age_sign_in(container, headers, seconds: int) -> None:  # type: ignore[no-u
         )
 
 
-def _changes(client, headers, user_id):  # type: ignore[no-untyped-def]
+def _changes(client, headers):  # type: ignore[no-untyped-def]
     """Every way to change a user's 2FA, as (name, response)."""
     totp = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=headers)
     yield "generate", totp
@@ -351,7 +351,7 @@ def test_changing_2fa_needs_a_recent_sign_in(container, client, victim) -> None:
     assert before == {"TOTP", "BACKUP_CODE"}
     _age_sign_in(container, victim.headers, container.config.reauth_window_s + 5)
 
-    for name, r in _changes(client, victim.headers, victim.id):
+    for name, r in _changes(client, victim.headers):
         assert r.status_code == 401, (name, r.status_code, r.text)
         assert r.json()["message"] == REAUTH, name
         assert r.json()["errorCode"] == 10, name

@@ -31,7 +31,8 @@ class AuthenticationFailed(DomainError):
 
 
 class ReauthenticationRequired(AuthenticationFailed):
-    """401, errorCode 10: the sign-in behind this session is too old for a change of 2FA."""
+    """401, errorCode 10: the sign-in behind this session is too old for the change asked (2FA,
+    an email address)."""
 
     def __init__(
         self, message: str = "Sign in again to change two-factor authentication settings"

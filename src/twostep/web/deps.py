@@ -148,7 +148,8 @@ def signed_in_recently(container: Container, principal: Principal) -> bool:
 
 def require_recent(*allowed: Authority):  # type: ignore[no-untyped-def]
     """As `require`, for changes of 2FA: the session's sign-in must also be recent (ASVS 7.5.1),
-    so a stolen or long-lived token cannot replace or remove the second factor."""
+    so a stolen or long-lived token cannot replace or remove the second factor. (An email change
+    asks `signed_in_recently` itself: only the service knows whether the email changes.)"""
 
     def dependency(request: Request) -> Principal:
         principal = authenticate(request)
