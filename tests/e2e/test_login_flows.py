@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import SCREENSHOTS, shot
 from tests.e2e.helpers import count, enable_totp, last_code, sign_in, sign_out
 from tests.factories import create_user, oathtool
+from tests.security.helpers import age_sign_in
 from tests.twofa_helpers import save_platform
 
 EMAIL = "user@example.com"
@@ -332,22 +333,12 @@ def test_too_many_requests_and_expired_verification_are_explained(
 def test_an_old_sign_in_is_sent_to_sign_in_again_before_changing_2fa(
     page: Page, container: Any, client: Any, sysadmin_headers: Any
 ) -> None:
-    from sqlalchemy import update
-
-    from twostep.storage import tables as t
-
     _user(container, client, sysadmin_headers)
     sign_in(page, EMAIL, PASSWORD)
     expect(page).to_have_url(re.compile(r"/account/security$"))
-    # The sign-in (this session's first and only session) is older than the window.
+    # The sign-in behind the page's session is older than the window.
     token = next(c["value"] for c in page.context.cookies() if c["name"].endswith("ts_session"))
-    session_id = container.tokens.decode(token).session_id
-    with container.db.transaction() as conn:
-        conn.execute(
-            update(t.auth_session)
-            .where(t.auth_session.c.id == session_id)
-            .values(created_time=t.auth_session.c.created_time - 3_600_000)
-        )
+    age_sign_in(container, token, container.config.reauth_window_s + 3600)
 
     page.get_by_role("switch", name="Authenticator app").click()
     page.locator("dialog#enroll").get_by_role("button", name="Next").click()

@@ -197,3 +197,14 @@ def assert_error_shape(r: Any) -> None:
     body = r.json()
     assert set(body) == ERROR_KEYS, body
     assert not JWT_LIKE.search(r.text), r.text
+
+
+def age_sign_in(container: Any, token: str, seconds: int) -> None:
+    """Move the sign-in behind an access token (the first session of its family) into the past."""
+    session_id = container.tokens.decode(token).session_id
+    s = t.auth_session
+    with container.db.transaction() as conn:
+        family = conn.execute(select(s.c.family_id).where(s.c.id == session_id)).scalar_one()
+        conn.execute(
+            update(s).where(s.c.id == family).values(created_time=s.c.created_time - seconds * 1000)
+        )

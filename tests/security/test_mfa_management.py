@@ -30,6 +30,7 @@ from tests.factories import bearer, create_tenant, oathtool, secret_of
 from tests.security.helpers import (
     OTHER_EMAIL,
     Account,
+    age_sign_in,
     assert_error_shape,
     check,
     create_customer_user,
@@ -312,14 +313,7 @@ REAUTH = "Sign in again to change two-factor authentication settings"
 
 
 def _age_sign_in(container, headers, seconds: int) -> None:  # type: ignore[no-untyped-def]
-    """Move the sign-in behind `headers` (the first session of its family) into the past."""
-    session_id = container.tokens.decode(headers["X-Authorization"].split()[1]).session_id
-    s = t.auth_session
-    with container.db.transaction() as conn:
-        family = conn.execute(select(s.c.family_id).where(s.c.id == session_id)).scalar_one()
-        conn.execute(
-            update(s).where(s.c.id == family).values(created_time=s.c.created_time - seconds * 1000)
-        )
+    age_sign_in(container, headers["X-Authorization"].split()[1], seconds)
 
 
 def _changes(client, headers):  # type: ignore[no-untyped-def]

@@ -20,6 +20,8 @@ from twostep.storage.db import Database
 
 ALGORITHM = "HS512"
 _NEW_SESSION = t.auth_session.insert()
+# The sign-in a session continues: its family, or the session itself when it began one.
+_FAMILY = func.coalesce(t.auth_session.c.family_id, t.auth_session.c.id)
 
 
 @dataclass(frozen=True)
@@ -187,9 +189,8 @@ class TokenService:
         """The family (the sign-in) a session belongs to."""
         if session_id is None:
             return None
-        s = t.auth_session
         return conn.execute(  # type: ignore[no-any-return]
-            select(func.coalesce(s.c.family_id, s.c.id)).where(s.c.id == session_id)
+            select(_FAMILY).where(t.auth_session.c.id == session_id)
         ).scalar()
 
     def authenticated_at(self, session_id: uuid.UUID | None) -> int | None:
@@ -202,7 +203,7 @@ class TokenService:
         with self._db.read() as conn:
             return conn.execute(  # type: ignore[no-any-return]
                 select(first.c.created_time)
-                .select_from(s.join(first, first.c.id == func.coalesce(s.c.family_id, s.c.id)))
+                .select_from(s.join(first, first.c.id == _FAMILY))
                 .where(s.c.id == session_id)
             ).scalar()
 

@@ -96,7 +96,7 @@ def save(
     *,
     send_mail: bool,
     base_url: str,
-    signed_in_recently: Callable[[], bool] | None = None,
+    signed_in_recently: Callable[[], bool],
 ) -> Any:
     """Create (credentials disabled, activation token issued) or update. Returns the saved row.
 
@@ -122,7 +122,6 @@ def save(
             if (
                 existing is not None
                 and email != existing.email
-                and signed_in_recently is not None
                 and not signed_in_recently()
             ):
                 raise ReauthenticationRequired("Sign in again to change an email address")

@@ -125,14 +125,18 @@ def authenticate(request: Request) -> Principal:
     return principal
 
 
+def _allowed(request: Request, allowed: tuple[Authority, ...]) -> Principal:
+    principal = authenticate(request)
+    if principal.authority not in allowed:
+        raise PermissionDenied()
+    return principal
+
+
 def require(*allowed: Authority):  # type: ignore[no-untyped-def]
     """A dependency that authenticates the caller and checks the endpoint's authority list."""
 
     def dependency(request: Request) -> Principal:
-        principal = authenticate(request)
-        if principal.authority not in allowed:
-            raise PermissionDenied()
-        return principal
+        return _allowed(request, allowed)
 
     return Depends(dependency)
 
@@ -152,9 +156,7 @@ def require_recent(*allowed: Authority):  # type: ignore[no-untyped-def]
     asks `signed_in_recently` itself: only the service knows whether the email changes.)"""
 
     def dependency(request: Request) -> Principal:
-        principal = authenticate(request)
-        if principal.authority not in allowed:
-            raise PermissionDenied()
+        principal = _allowed(request, allowed)
         if not signed_in_recently(get_container(request), principal):
             raise ReauthenticationRequired()
         return principal

@@ -465,7 +465,7 @@ mut(
     "reauth-first-of-family",
     "a refresh does not renew the sign-in (the family's first session dates it)",
     "services/tokens.py",
-    "first.c.id == func.coalesce(s.c.family_id, s.c.id)",
+    "first.c.id == _FAMILY",
     "first.c.id == s.c.id",
     S + "test_mfa_management.py",
 )

@@ -21,10 +21,10 @@ from twostep.services import auth, twofa_account, twofa_login
 from twostep.web import schemas_twofa as schemas
 from twostep.web.deps import (
     AnyUser,
-    RecentAnyUserOrMfaConfig,
     ContainerDep,
     MfaConfiguration,
     PreVerification,
+    RecentAnyUserOrMfaConfig,
     authenticate,
     client_info,
 )
