@@ -39,6 +39,9 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800)
 
 
+_AUTOCOMMIT_READ = "twostep_autocommit_read"
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -52,9 +55,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # Reads take a deferred snapshot; writes queue for the lock up front.
-        readonly = conn.get_execution_options().get("readonly", False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        # Writes queue for the lock up front; reads run in autocommit (see Database.read).
+        if not conn.get_execution_options().get(_AUTOCOMMIT_READ, False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class _WriterQueue:
@@ -113,12 +116,12 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """Reads: a snapshot on SQLite (never its write lock); autocommit on PostgreSQL."""
+        """Reads, in autocommit on both databases: each statement sees its own snapshot (as at
+        PostgreSQL's READ COMMITTED) and none takes SQLite's write lock; no BEGIN and COMMIT
+        around them (two statements per read on SQLite, two round trips on PostgreSQL)."""
         with self.engine.connect() as conn:
             if self.is_sqlite:
-                conn = conn.execution_options(readonly=True)
-                with conn.begin():
-                    yield conn
+                yield conn.execution_options(**{_AUTOCOMMIT_READ: True})
             else:
                 yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
