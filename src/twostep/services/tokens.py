@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, select, update
 from twostep.domain.authority import Authority
 from twostep.domain.errors import AuthenticationFailed, TokenExpired
 from twostep.domain.ids import NULL_UUID, now_ms
+from twostep.services.jwt_codec import JwtCodec
 from twostep.storage import tables as t
 from twostep.storage.db import Database
 
@@ -57,7 +58,7 @@ class UserIdentity:
 class TokenService:
     def __init__(self, db: Database, key: bytes, *, issuer: str, access_ttl: int, refresh_ttl: int):
         self._db = db
-        self._key = key
+        self._jwt = JwtCodec(key, ALGORITHM)
         self.issuer = issuer
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
@@ -147,17 +148,15 @@ class TokenService:
         return self._encode(claims)
 
     def _encode(self, claims: dict[str, object]) -> str:
-        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+        return self._jwt.encode(claims)
 
     # -- checking -------------------------------------------------------------------------------
 
     def decode(self, token: str) -> Claims:
         """Signature, algorithm, issuer and expiry; ThingsBoard's messages for each failure."""
         try:
-            raw = jwt.decode(
+            raw = self._jwt.decode(
                 token,
-                self._key,
-                algorithms=[ALGORITHM],
                 issuer=self.issuer,
                 options={"require": ["exp", "iat", "sub", "iss"]},
             )

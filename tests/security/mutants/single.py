@@ -151,9 +151,9 @@ mut(
 mut(
     "jwt-alg",
     "JWT algorithm allow-list (HS512 only)",
-    "services/tokens.py",
-    "algorithms=[ALGORITHM],",
-    'algorithms=[ALGORITHM, "HS256"],',
+    "services/jwt_codec.py",
+    "self._allowed = [algorithm]",
+    'self._allowed = [algorithm, "HS256"]',
     S + "test_preverification_token.py",
 )
 mut(
