@@ -142,6 +142,23 @@ def test_repeated_parameters_are_refused(client, user) -> None:  # type: ignore[
     assert r.status_code == 400 and r.json()["errorCode"] == 31
 
 
+@pytest.mark.parametrize(
+    ("query", "token", "status", "message"),
+    [
+        ("verificationCode=123456", True, 400, "Validation error: providerType must not be null"),
+        ("", True, 400, "Validation error: providerType must not be null"),
+        ("providerType=TOTP", True, 400, "Verification code is incorrect"),  # no code: a wrong one
+        ("providerType=TOTP&providerType=SMS&verificationCode=1", True, 400, "Repeated query parameters are not allowed"),
+        ("verificationCode=123456", False, 401, "Authentication failed"),  # the token comes first
+    ],
+)
+def test_check_parameters(client, user, query, token, status, message) -> None:  # type: ignore[no-untyped-def]
+    headers = pre_token(client, EMAIL, PASSWORD) if token else {}
+    r = client.post(f"/api/auth/2fa/verification/check?{query}", headers=headers)
+    assert (r.status_code, r.json()["message"]) == (status, message), r.text
+    assert r.json()["errorCode"] == {400: 31, 401: 10}[status]
+
+
 def test_unknown_provider_and_unconfigured_provider(client, user) -> None:  # type: ignore[no-untyped-def]
     pv = pre_token(client, EMAIL, PASSWORD)
     assert check(client, pv, "FOO", "123456").status_code == 400

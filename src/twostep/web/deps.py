@@ -181,7 +181,7 @@ RecentAnyUserOrMfaConfig = Annotated[
 ]
 
 
-async def _pre_verification(request: Request) -> Principal:
+async def pre_verification(request: Request) -> Principal:
     """The second-step endpoints: the token is decoded here, in the event loop, and the service
     checks its login attempt in the same read as the rest of its context (one database visit and
     one threadpool hand-off per request instead of three). Any other token gets the answer every
@@ -195,5 +195,5 @@ async def _pre_verification(request: Request) -> Principal:
 
 # The attempt behind the token is NOT checked by this dependency: services that take it must
 # (twofa_login._context does, for providers, send and check).
-PreVerification = Annotated[Principal, Depends(_pre_verification)]
+PreVerification = Annotated[Principal, Depends(pre_verification)]
 MfaConfiguration = Annotated[Principal, require(A.MFA_CONFIGURATION_TOKEN)]
