@@ -6,16 +6,16 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine
-
+from twostep.storage.db import Database, make_engine
 from twostep.storage.migrate import upgrade
 from twostep.storage.tables import metadata
 
 
 def test_migrations_match_the_tables(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(engine)
-    with engine.connect() as conn:
+    db = Database(make_engine(f"sqlite:///{tmp_path / 'm.db'}"))
+    upgrade(db)
+    with db.read() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
-    upgrade(engine)  # idempotent
+    upgrade(db)  # idempotent
+    db.dispose()

@@ -60,7 +60,7 @@ def _print_once(email: str, password: str) -> None:
 
 def initialize(container: Container, *, announce=_print_once) -> None:  # type: ignore[no-untyped-def]
     """Idempotent; safe to run from several instances at once."""
-    upgrade(container.db.engine)
+    upgrade(container.db)
     with container.db.transaction() as conn:
         ensure_default_tenant_profile(conn)
         admins = conn.execute(

@@ -39,27 +39,18 @@ def make_engine(url: str, pool_size: int = 20) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=10, pool_recycle=1800)
 
 
-_AUTOCOMMIT_READ = "twostep_autocommit_read"
-
-
 def _configure_sqlite(engine: Engine) -> None:
+    # A pool event, on new connections only. (No engine-level listener: with one, SQLAlchemy joins
+    # the engine's event dispatch into every Connection and consults it on every statement.)
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        dbapi_conn.isolation_level = None  # autocommit; Database.transaction issues BEGIN itself
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        # Writes queue for the lock up front; reads run in autocommit (see Database.read).
-        # Straight to the driver: through SQLAlchemy's execution this one statement cost
-        # ~0.07 ms of a check (docs/benchmarks.md); it returns no rows and needs no parameters.
-        if not conn.get_execution_options().get(_AUTOCOMMIT_READ, False):
-            conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
 
 class _WriterQueue:
@@ -110,7 +101,12 @@ class Database:
     def transaction(self) -> Iterator[Connection]:
         """One short transaction: committed when the block ends, rolled back if it raises."""
         if self.is_sqlite:
-            with self._writers.turn(), self.engine.begin() as conn:
+            with self._writers.turn(), self.engine.connect() as conn, conn.begin():
+                # The write lock up front, so writers queue instead of failing on a lock upgrade.
+                # Straight to the driver (SQLAlchemy's begin is a no-op for it; its commit and
+                # rollback end this transaction): through SQLAlchemy's execution this statement
+                # cost ~0.07 ms of a check (docs/benchmarks.md).
+                conn.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
                 yield conn
         else:
             with self.engine.begin() as conn:
@@ -122,10 +118,7 @@ class Database:
         PostgreSQL's READ COMMITTED) and none takes SQLite's write lock; no BEGIN and COMMIT
         around them (two statements per read on SQLite, two round trips on PostgreSQL)."""
         with self.engine.connect() as conn:
-            if self.is_sqlite:
-                yield conn.execution_options(**{_AUTOCOMMIT_READ: True})
-            else:
-                yield conn.execution_options(isolation_level="AUTOCOMMIT")
+            yield conn if self.is_sqlite else conn.execution_options(isolation_level="AUTOCOMMIT")
 
     @contextmanager
     def single(self) -> Iterator[Connection]:

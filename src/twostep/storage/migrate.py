@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine
+from twostep.storage.db import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -18,8 +18,8 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
+def upgrade(db: Database) -> None:
+    cfg = alembic_config(db.engine.url.render_as_string(hide_password=False))
+    with db.transaction() as conn:  # on SQLite: the write lock, and one transaction for all
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
