@@ -7,6 +7,9 @@ touched; a variant that pays off is a proposal.
     switch    sys.setswitchinterval(0.001): a thread whose argon2id hash (or database reply) is
               done waits at most ~1 ms, not 5 ms, for the GIL of a thread busy in Python
     hash2     two argon2id hashes at once per worker (TWOSTEP_HASH_CONCURRENCY=2)
+    onethread one threadpool thread per worker (TWOSTEP_THREADS=1, not 40): threads of one
+              worker no longer contend for the GIL, at the price of running its blocking calls
+              (database, Redis, argon2id, deliveries) one at a time
 
 It also holds the bench's one probe, on in every twostep server the bench starts (with or without a
 variant): with BENCH_HASH_PROBE set to a directory, each process counts its argon2id verifications
@@ -25,6 +28,8 @@ if "switch" in _variants:
     sys.setswitchinterval(0.001)
 if "hash2" in _variants:
     os.environ["TWOSTEP_HASH_CONCURRENCY"] = "2"
+if "onethread" in _variants:
+    os.environ["TWOSTEP_THREADS"] = "1"
 
 _probe_dir = os.environ.get("BENCH_HASH_PROBE")
 if _probe_dir:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
@@ -21,6 +22,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     from twostep.services.maintenance import run_once
 
     container: Container = app.state.container
+    # The threadpool that runs blocking work (run_in_threadpool, plain `def` endpoints): per
+    # event loop, so set here, in the worker's own loop.
+    anyio.to_thread.current_default_thread_limiter().total_tokens = container.config.threads
 
     async def loop() -> None:
         while True:
