@@ -45,8 +45,8 @@ class Config(BaseSettings):
     workers: int = Field(default=1, ge=1, le=256)
     # Threads per worker process for blocking work (database, Redis, argon2id, deliveries):
     # anyio's default of 40. Fewer threads contend less for the GIL: at 1, a 2-core SQLite
-    # deployment served ~1.5x the checks and ~1.2x the logins in the bench (docs/benchmarks.md),
-    # but every blocking call of a worker then waits for the one before it, a slow mail or SMS
+    # deployment served 1.3-1.5x the second-step checks in the bench (docs/benchmarks.md), but
+    # every blocking call of a worker then waits for the one before it, a slow mail or SMS
     # gateway included.
     threads: int = Field(default=40, ge=1, le=1000)
 
