@@ -77,6 +77,29 @@ def test_a_password_change_kills_the_other_sessions_and_pending_second_steps(
     assert client.get("/api/auth/user", headers=bearer(r.json()["token"])).status_code == 200
 
 
+def test_signing_out_everywhere_else_keeps_only_the_callers_sign_in(
+    client, victim, other, devices
+) -> None:  # type: ignore[no-untyped-def]
+    """ASVS 7.4.3: after a change of 2FA the user can end every other session; the pair they
+    hold continues, also when it came from a refresh of their sign-in."""
+    r = client.post("/api/auth/token", json={"refreshToken": devices["laptop"]["refreshToken"]})
+    assert r.status_code == 200, r.text
+    laptop = r.json()
+    r = client.post("/api/auth/logoutOthers", headers=bearer(laptop["token"]))
+    # The phone and the sign-in the victim enrolled TOTP with.
+    assert r.status_code == 200 and r.json() == {"endedSessions": 2}, r.text
+    assert _alive(client, devices["phone"]) == (False, False)
+    assert client.get("/api/auth/user", headers=victim.headers).status_code == 401
+    assert client.get("/api/auth/2fa/providers", headers=devices["pending"]).status_code == 401
+    assert client.get("/api/auth/user", headers=bearer(laptop["token"])).status_code == 200
+    assert client.get("/api/auth/user", headers=other.headers).status_code == 200  # theirs only
+    # Nothing left to end; a pre-verification token may not ask.
+    assert client.post("/api/auth/logoutOthers", headers=bearer(laptop["token"])).json() == {
+        "endedSessions": 0
+    }
+    assert client.post("/api/auth/logoutOthers", headers=pv_of(client, victim)).status_code == 403
+
+
 def test_a_password_reset_kills_every_session_and_pending_second_step(
     container, client, victim, devices
 ) -> None:  # type: ignore[no-untyped-def]

@@ -253,6 +253,29 @@ class TokenService:
             return self.issue_pair(user, conn=conn, family_id=row.family_id or session_id)
 
     @staticmethod
+    def revoke_others(conn: Connection, user_id: uuid.UUID, session_id: uuid.UUID) -> int:
+        """Every live session of the user outside the sign-in of `session_id` (its family), and
+        the user's pending second steps; how many sessions ended."""
+        keep = TokenService.family_of(conn, session_id)
+        if keep is None:  # the caller's own session is gone: end nothing rather than everything
+            return 0
+        ended = conn.execute(
+            update(t.auth_session)
+            .where(
+                t.auth_session.c.user_id == user_id,
+                t.auth_session.c.revoked.is_(False),
+                _FAMILY != keep,
+            )
+            .values(revoked=True)
+        ).rowcount
+        conn.execute(
+            update(t.login_attempt)
+            .where(t.login_attempt.c.user_id == user_id, t.login_attempt.c.state == "ACTIVE")
+            .values(state="REVOKED")
+        )
+        return ended  # type: ignore[no-any-return]
+
+    @staticmethod
     def revoke_user(conn, user_id: uuid.UUID) -> None:  # type: ignore[no-untyped-def]
         """All token pairs and all pending second steps of the user."""
         conn.execute(

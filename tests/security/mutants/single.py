@@ -496,6 +496,15 @@ mut(
     S + "test_mfa_management.py",
 )
 
+mut(
+    "logout-others",
+    "signing out everywhere else ends the other sign-ins, not the caller's",
+    "services/tokens.py",
+    "                _FAMILY != keep,\n",
+    "                _FAMILY == keep,\n",
+    S + "test_sessions.py",
+)
+
 
 def main(only):
     results = []

@@ -81,6 +81,18 @@ def logout(principal: AnyUser, container: ContainerDep, client: ClientDep) -> No
     )
 
 
+@router.post("/api/auth/logoutOthers")
+def logout_others(principal: AnyUser, container: ContainerDep, client: ClientDep) -> dict[str, int]:
+    """twostep's own: sign out every other session of the caller (not in ThingsBoard)."""
+    ended = auth.logout_others(
+        container,
+        user_id=principal.user_id,
+        session_id=principal.claims.session_id,
+        client=_client(client),
+    )
+    return {"endedSessions": ended}
+
+
 @router.get("/api/auth/user")
 def current_user(principal: AnyUser, container: ContainerDep) -> dict[str, Any]:
     with container.db.read() as conn:
