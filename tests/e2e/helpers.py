@@ -30,7 +30,7 @@ def sign_in_sysadmin(page: Page) -> None:
 
 
 def sign_out(page: Page) -> None:
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page).to_have_url(re.compile(r"/login$"))
 
 

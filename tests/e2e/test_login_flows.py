@@ -354,3 +354,26 @@ def test_an_old_sign_in_is_sent_to_sign_in_again_before_changing_2fa(
     dialog = page.locator("dialog#enroll")
     dialog.get_by_role("button", name="Next").click()
     expect(dialog.locator("#totp-key")).to_have_text(re.compile(r"^[A-Z2-7]{32}$"))
+
+
+def test_signing_out_everywhere_else_from_the_security_page(
+    page: Page, container: Any, client: Any, sysadmin_headers: Any
+) -> None:
+    _user(container, client, sysadmin_headers)
+    # Another device signed in (no 2FA yet: the password gives the full pair).
+    elsewhere = client.post("/api/auth/login", json={"username": EMAIL, "password": PASSWORD})
+    assert elsewhere.status_code == 200, elsewhere.text
+    other_device = {"X-Authorization": "Bearer " + elsewhere.json()["token"]}
+    assert client.get("/api/auth/user", headers=other_device).status_code == 200
+
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    page.get_by_role("button", name="Sign out everywhere else").click()
+    expect(page.get_by_role("status").filter(has_text="Signed out of 1 other session.")).to_be_visible()
+    assert client.get("/api/auth/user", headers=other_device).status_code == 401
+
+    # This browser is still signed in; a second click finds nothing left to end.
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    page.get_by_role("button", name="Sign out everywhere else").click()
+    expect(page.get_by_text("There were no other sessions.")).to_be_visible()

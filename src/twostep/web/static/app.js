@@ -715,6 +715,22 @@
 
     render();
 
+    // ASVS 7.4.3: after a change of 2FA (or at any time) the user can end every other session.
+    const others = $('#logout-others');
+    others.addEventListener('click', async () => {
+      show($('#sessions-error'), ''); show($('#sessions-ok'), '');
+      others.disabled = true;
+      try {
+        const ended = (await api('POST', '/api/auth/logoutOthers')).endedSessions;
+        show($('#sessions-ok'), ended === 0 ? 'There were no other sessions.'
+          : 'Signed out of ' + ended + (ended === 1 ? ' other session.' : ' other sessions.'));
+      } catch (e) {
+        if (!sessionLost(e)) show($('#sessions-error'), e.message);
+      } finally {
+        others.disabled = false;
+      }
+    });
+
     const form = $('#password-form');
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
