@@ -344,7 +344,7 @@ def test_an_old_sign_in_is_sent_to_sign_in_again_before_changing_2fa(
     page.locator("dialog#enroll").get_by_role("button", name="Next").click()
     expect(page).to_have_url(re.compile(r"/login\?reason=reauth$"))
     expect(
-        page.get_by_text("For your security, sign in again to change two-factor authentication.")
+        page.get_by_text("For your security, sign in again to make this change.")
     ).to_be_visible()
 
     # Signing in again lands on the Security page, where the change now goes through.

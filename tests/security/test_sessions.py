@@ -18,7 +18,14 @@ import jwt
 import pytest
 
 from tests.factories import bearer, oathtool
-from tests.security.helpers import MAX_FAILURES, check, make_account, pv_of, wrong_totp
+from tests.security.helpers import (
+    MAX_FAILURES,
+    age_sign_in,
+    check,
+    make_account,
+    pv_of,
+    wrong_totp,
+)
 from tests.support import outbox
 from tests.twofa_helpers import enroll_backup
 
@@ -98,6 +105,15 @@ def test_signing_out_everywhere_else_keeps_only_the_callers_sign_in(
         "endedSessions": 0
     }
     assert client.post("/api/auth/logoutOthers", headers=pv_of(client, victim)).status_code == 403
+
+
+def test_signing_out_everywhere_else_needs_a_recent_sign_in(client, container, devices) -> None:  # type: ignore[no-untyped-def]
+    """ASVS 7.5.2: a token whose sign-in is old (a stolen one, say) cannot shut the owner out."""
+    age_sign_in(container, devices["laptop"]["token"], container.config.reauth_window_s + 60)
+    r = client.post("/api/auth/logoutOthers", headers=bearer(devices["laptop"]["token"]))
+    assert r.status_code == 401 and r.json()["errorCode"] == 10, r.text
+    assert r.json()["message"] == "Sign in again to change which sessions stay signed in"
+    assert _alive(client, devices["phone"]) == (True, True)
 
 
 def test_a_password_reset_kills_every_session_and_pending_second_step(

@@ -505,6 +505,15 @@ mut(
     S + "test_sessions.py",
 )
 
+mut(
+    "reauth-logout-others",
+    "signing out everywhere else needs a recent sign-in",
+    "web/routes/auth.py",
+    "    if not signed_in_recently(container, principal):\n",
+    "    if False:\n",
+    S + "test_sessions.py",
+)
+
 
 def main(only):
     results = []

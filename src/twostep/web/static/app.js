@@ -349,7 +349,7 @@
     const reason = new URLSearchParams(location.search).get('reason');
     const notices = {
       expired: 'Your session has ended. Please sign in again.',
-      reauth: 'For your security, sign in again to change two-factor authentication.',
+      reauth: 'For your security, sign in again to make this change.',
       'password-reset': 'Your password has been reset. Please sign in with the new password.',
       'signed-out': 'You have signed out.',
     };
