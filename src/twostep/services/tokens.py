@@ -259,32 +259,19 @@ class TokenService:
         keep = TokenService.family_of(conn, session_id)
         if keep is None:  # the caller's own session is gone: end nothing rather than everything
             return 0
-        ended = conn.execute(
-            update(t.auth_session)
-            .where(
-                t.auth_session.c.user_id == user_id,
-                t.auth_session.c.revoked.is_(False),
-                _FAMILY != keep,
-            )
-            .values(revoked=True)
-        ).rowcount
+        return TokenService.revoke_user(conn, user_id, keep_family=keep)
+
+    @staticmethod
+    def revoke_user(conn, user_id: uuid.UUID, *, keep_family: uuid.UUID | None = None) -> int:  # type: ignore[no-untyped-def]
+        """All token pairs (but those of the sign-in `keep_family`, if given) and all pending
+        second steps of the user; how many sessions ended."""
+        live = [t.auth_session.c.user_id == user_id, t.auth_session.c.revoked.is_(False)]
+        if keep_family is not None:
+            live.append(_FAMILY != keep_family)
+        ended = conn.execute(update(t.auth_session).where(*live).values(revoked=True)).rowcount
         conn.execute(
             update(t.login_attempt)
             .where(t.login_attempt.c.user_id == user_id, t.login_attempt.c.state == "ACTIVE")
             .values(state="REVOKED")
         )
         return ended  # type: ignore[no-any-return]
-
-    @staticmethod
-    def revoke_user(conn, user_id: uuid.UUID) -> None:  # type: ignore[no-untyped-def]
-        """All token pairs and all pending second steps of the user."""
-        conn.execute(
-            update(t.auth_session)
-            .where(t.auth_session.c.user_id == user_id, t.auth_session.c.revoked.is_(False))
-            .values(revoked=True)
-        )
-        conn.execute(
-            update(t.login_attempt)
-            .where(t.login_attempt.c.user_id == user_id, t.login_attempt.c.state == "ACTIVE")
-            .values(state="REVOKED")
-        )

@@ -150,15 +150,16 @@ def signed_in_recently(container: Container, principal: Principal) -> bool:
     return at is not None and now_ms() - at <= container.config.reauth_window_s * 1000
 
 
-def require_recent(*allowed: Authority):  # type: ignore[no-untyped-def]
-    """As `require`, for changes of 2FA: the session's sign-in must also be recent (ASVS 7.5.1),
-    so a stolen or long-lived token cannot replace or remove the second factor. (An email change
-    asks `signed_in_recently` itself: only the service knows whether the email changes.)"""
+def require_recent(*allowed: Authority, message: str | None = None):  # type: ignore[no-untyped-def]
+    """As `require`, for changes of 2FA (and of who stays signed in): the session's sign-in must
+    also be recent (ASVS 7.5.1), so a stolen or long-lived token cannot replace or remove the
+    second factor. (An email change asks `signed_in_recently` itself: only the service knows
+    whether the email changes.)"""
 
     def dependency(request: Request) -> Principal:
         principal = _allowed(request, allowed)
         if not signed_in_recently(get_container(request), principal):
-            raise ReauthenticationRequired()
+            raise ReauthenticationRequired(message) if message else ReauthenticationRequired()
         return principal
 
     return Depends(dependency)
@@ -178,6 +179,11 @@ RecentAdmin = Annotated[Principal, require_recent(A.SYS_ADMIN, A.TENANT_ADMIN)]
 RecentAnyUser = Annotated[Principal, require_recent(*ANY_USER)]
 RecentAnyUserOrMfaConfig = Annotated[
     Principal, require_recent(*ANY_USER, A.MFA_CONFIGURATION_TOKEN)
+]
+# Signing out everywhere else (ASVS 7.5.2): an old or stolen token must not shut its owner out.
+RecentAnyUserForSessions = Annotated[
+    Principal,
+    require_recent(*ANY_USER, message="Sign in again to change which sessions stay signed in"),
 ]
 
 

@@ -500,8 +500,8 @@ mut(
     "logout-others",
     "signing out everywhere else ends the other sign-ins, not the caller's",
     "services/tokens.py",
-    "                _FAMILY != keep,\n",
-    "                _FAMILY == keep,\n",
+    "            live.append(_FAMILY != keep_family)\n",
+    "            live.append(_FAMILY == keep_family)\n",
     S + "test_sessions.py",
 )
 
@@ -509,8 +509,8 @@ mut(
     "reauth-logout-others",
     "signing out everywhere else needs a recent sign-in",
     "web/routes/auth.py",
-    "    if not signed_in_recently(container, principal):\n",
-    "    if False:\n",
+    "    principal: RecentAnyUserForSessions, container: ContainerDep, client: ClientDep\n",
+    "    principal: AnyUser, container: ContainerDep, client: ClientDep\n",
     S + "test_sessions.py",
 )
 
