@@ -30,14 +30,23 @@ def _read_or_create(path: Path, nbytes: int) -> bytes:
         return base64.b64decode(path.read_text().strip())
     path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_bytes(nbytes)
-    # O_EXCL: when several workers start at once, exactly one writes the key; the others read it.
+    # When several workers or instances start at once, exactly one key wins and none is ever seen
+    # half-written: each writes its own file in full, then links it into place (atomic; fails if
+    # a key is already there, which is then read).
+    staged = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return base64.b64decode(path.read_text().strip())
-    with os.fdopen(fd, "w") as out:
-        out.write(base64.b64encode(value).decode())
-    return value
+        with os.fdopen(fd, "w") as out:
+            out.write(base64.b64encode(value).decode())
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(staged, path)
+        except FileExistsError:
+            return base64.b64decode(path.read_text().strip())
+        return value
+    finally:
+        staged.unlink(missing_ok=True)
 
 
 def load_keys(config: Config) -> Keys:
