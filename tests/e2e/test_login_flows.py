@@ -366,11 +366,20 @@ def test_signing_out_everywhere_else_from_the_security_page(
     other_device = {"X-Authorization": "Bearer " + elsewhere.json()["token"]}
     assert client.get("/api/auth/user", headers=other_device).status_code == 200
 
+    # The 2FA settings are held back: the card below them must work before they arrive (a click
+    # made while the page was still loading them used to go nowhere).
+    held: list[Any] = []
+    page.route("**/api/2fa/account/settings", lambda route: held.append(route))
     sign_in(page, EMAIL, PASSWORD)
     expect(page).to_have_url(re.compile(r"/account/security$"))
     page.get_by_role("button", name="Sign out everywhere else").click()
     expect(page.get_by_role("status").filter(has_text="Signed out of 1 other session.")).to_be_visible()
     assert client.get("/api/auth/user", headers=other_device).status_code == 401
+    assert held and page.locator("#twofa-card").is_hidden()
+    for route in held:
+        route.continue_()
+    page.unroute("**/api/2fa/account/settings")
+    expect(page.get_by_role("heading", name="Two-factor authentication")).to_be_visible()
 
     # This browser is still signed in; a second click finds nothing left to end.
     page.reload()

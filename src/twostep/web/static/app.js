@@ -612,7 +612,55 @@
     BACKUP_CODE: (c) => c.codesLeft + ' single-use codes are active at this time',
   };
 
+  // Wired before the 2FA settings load, so an early click or submit is never lost; the buttons
+  // come disabled in the page and work from the moment they are enabled here.
+  function wireSessionsCard() {
+    // ASVS 7.4.3: after a change of 2FA (or at any time) the user can end every other session.
+    const others = $('#logout-others');
+    others.addEventListener('click', async () => {
+      show($('#sessions-error'), ''); show($('#sessions-ok'), '');
+      others.disabled = true;
+      try {
+        const ended = (await api('POST', '/api/auth/logoutOthers')).endedSessions;
+        show($('#sessions-ok'), ended === 0 ? 'There were no other sessions.'
+          : 'Signed out of ' + ended + (ended === 1 ? ' other session.' : ' other sessions.'));
+      } catch (e) {
+        if (!sessionLost(e)) show($('#sessions-error'), e.message);
+      } finally {
+        others.disabled = false;
+      }
+    });
+    others.disabled = false;
+  }
+
+  function wirePasswordForm() {
+    const form = $('#password-form');
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const err = $('.error', form);
+      const ok = $('.ok', form);
+      show(err, ''); show(ok, '');
+      const current = $('#current-password').value;
+      const next = $('#new-password').value;
+      if (!current || !next) { show(err, 'Enter your current password and the new one.'); return; }
+      if (next !== $('#new-password2').value) { show(err, 'The new passwords do not match.'); return; }
+      busy(form, true);
+      try {
+        await api('POST', '/ui/session/change-password', { currentPassword: current, newPassword: next });
+        form.reset();
+        show(ok, 'Your password has been changed.');
+      } catch (e) {
+        if (e.status === 401) sessionLost(e); else show(err, e.message);
+      } finally {
+        busy(form, false);
+      }
+    });
+    $('button[type=submit]', form).disabled = false;
+  }
+
   pages.security = async function () {
+    wireSessionsCard();
+    wirePasswordForm();
     const error = $('#twofa-error');
     let types = [];
     let settings = null;
@@ -715,43 +763,6 @@
 
     render();
 
-    // ASVS 7.4.3: after a change of 2FA (or at any time) the user can end every other session.
-    const others = $('#logout-others');
-    others.addEventListener('click', async () => {
-      show($('#sessions-error'), ''); show($('#sessions-ok'), '');
-      others.disabled = true;
-      try {
-        const ended = (await api('POST', '/api/auth/logoutOthers')).endedSessions;
-        show($('#sessions-ok'), ended === 0 ? 'There were no other sessions.'
-          : 'Signed out of ' + ended + (ended === 1 ? ' other session.' : ' other sessions.'));
-      } catch (e) {
-        if (!sessionLost(e)) show($('#sessions-error'), e.message);
-      } finally {
-        others.disabled = false;
-      }
-    });
-
-    const form = $('#password-form');
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      const err = $('.error', form);
-      const ok = $('.ok', form);
-      show(err, ''); show(ok, '');
-      const current = $('#current-password').value;
-      const next = $('#new-password').value;
-      if (!current || !next) { show(err, 'Enter your current password and the new one.'); return; }
-      if (next !== $('#new-password2').value) { show(err, 'The new passwords do not match.'); return; }
-      busy(form, true);
-      try {
-        await api('POST', '/ui/session/change-password', { currentPassword: current, newPassword: next });
-        form.reset();
-        show(ok, 'Your password has been changed.');
-      } catch (e) {
-        if (e.status === 401) sessionLost(e); else show(err, e.message);
-      } finally {
-        busy(form, false);
-      }
-    });
   };
 
   function passwordPair(form, first, second) {
