@@ -286,3 +286,23 @@ def test_security_settings_and_audit_log(
     page.get_by_role("button", name="Apply filters").click()
     expect(table.locator("tbody tr").first).to_contain_text("SUCCESS")
     shot(page, "admin-audit-log")
+
+
+def test_settings_forms_cannot_be_saved_until_the_current_settings_are_loaded(
+    page: Page, client: Any, sysadmin_headers: Any
+) -> None:
+    save_platform(client, sysadmin_headers)
+    before = client.get("/api/2fa/settings", headers=sysadmin_headers).json()
+    sign_in_sysadmin(page)
+    # The current settings fail to load: a blank form must not be saved over them.
+    for path, url in (("/admin/2fa", "**/api/2fa/settings"), ("/admin/security", "**/api/admin/securitySettings")):
+        page.route(url, lambda route: route.fulfill(status=503, body="unavailable"))
+        page.goto(path)
+        ready(page)
+        expect(page.get_by_role("alert").filter(has_text=re.compile(r"\S"))).to_be_visible()
+        expect(page.get_by_role("button", name="Save")).to_be_disabled()
+        page.unroute(url)
+        page.reload()
+        ready(page)
+        expect(page.get_by_role("button", name="Save")).to_be_enabled()
+    assert client.get("/api/2fa/settings", headers=sysadmin_headers).json() == before

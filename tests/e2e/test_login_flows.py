@@ -292,6 +292,24 @@ def test_forced_setup_with_an_email_code(
     expect(page.get_by_text(f"Authentication codes are sent via email to {EMAIL}")).to_be_visible()
 
 
+def test_forced_setup_can_be_cancelled_when_its_methods_fail_to_load(
+    page: Page, container: Any, client: Any, sysadmin_headers: Any
+) -> None:
+    _user(
+        container,
+        client,
+        sysadmin_headers,
+        enforceTwoFa=True,
+        enforcedUsersFilter={"type": "ALL_USERS"},
+    )
+    page.route("**/api/2fa/providers", lambda route: route.fulfill(status=503, body="unavailable"))
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/login/force-mfa$"))
+    expect(page.get_by_role("alert").filter(has_text=re.compile(r"\S"))).to_be_visible()
+    page.get_by_role("button", name="Cancel").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+
+
 def test_too_many_requests_and_expired_verification_are_explained(
     page: Page, container: Any, client: Any, sysadmin_headers: Any
 ) -> None:

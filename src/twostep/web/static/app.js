@@ -548,6 +548,7 @@
   pages['force-mfa'] = async function () {
     const card = $('#force');
     const error = $('#force-error');
+    $('#force-cancel').addEventListener('click', logout);
     let types = [];
     let settings = null;
     try {
@@ -596,7 +597,6 @@
         show(error, e.message);
       }
     });
-    $('#force-cancel').addEventListener('click', logout);
   };
 
   const ROW_TEXT = {
@@ -1037,8 +1037,11 @@
       }
     });
 
+    // Save stays disabled until the current settings are in the form: saving a blank or
+    // half-loaded form would overwrite them.
     try {
       load(await api('GET', '/api/2fa/settings'));
+      $('button[type=submit]', form).disabled = false;
     } catch (e) {
       if (!sessionLost(e)) show($('#settings-error'), e.message);
     }
@@ -1079,6 +1082,7 @@
         busy(form, false);
       }
     });
+    $('button[type=submit]', form).disabled = false;
   };
 
   // ---------------------------------------------------------------- sysadmin: tenants, admins
