@@ -292,6 +292,53 @@ def test_forced_setup_with_an_email_code(
     expect(page.get_by_text(f"Authentication codes are sent via email to {EMAIL}")).to_be_visible()
 
 
+def test_seeing_where_one_is_signed_in_and_ending_one_sign_in(
+    page: Page, container: Any, client: Any, sysadmin_headers: Any
+) -> None:
+    _user(container, client, sysadmin_headers)
+    phone_agent = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36"
+    tablet_agent = "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Version/17.5 Safari/604.1"
+    devices = {}
+    for name, agent in (("phone", phone_agent), ("tablet", tablet_agent)):
+        r = client.post(
+            "/api/auth/login",
+            json={"username": EMAIL, "password": PASSWORD},
+            headers={"User-Agent": agent},
+        )
+        assert r.status_code == 200, r.text
+        devices[name] = {"X-Authorization": "Bearer " + r.json()["token"]}
+
+    sign_in(page, EMAIL, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/account/security$"))
+    sign_ins = page.get_by_role("list", name="Where you are signed in")
+    expect(sign_ins.get_by_role("listitem")).to_have_count(3)
+    here = sign_ins.get_by_role("listitem").first
+    expect(here).to_contain_text("Chrome on Linux")
+    expect(here).to_contain_text("This browser")
+    expect(here.get_by_role("button")).to_have_count(0)  # this one is ended by signing out
+    phone = sign_ins.get_by_role("listitem").filter(has_text="Chrome on Android")
+    expect(phone).to_contain_text(re.compile(r"Signed in .+ from testclient"))
+    expect(sign_ins.get_by_role("listitem").filter(has_text="Safari on iOS")).to_have_count(1)
+    shot(page, "account-sign-ins")
+
+    phone.get_by_role("button", name=re.compile(r"^Sign out Chrome on Android")).click()
+    expect(page.get_by_role("status").filter(has_text="Signed out Chrome on Android.")).to_be_visible()
+    expect(sign_ins.get_by_role("listitem")).to_have_count(2)
+    assert client.get("/api/auth/user", headers=devices["phone"]).status_code == 401
+    assert client.get("/api/auth/user", headers=devices["tablet"]).status_code == 200
+
+    # The tablet ends this browser's view of it elsewhere first: the page says so and catches up.
+    tablet_id = [
+        s["id"]
+        for s in client.get("/api/auth/sessions", headers=devices["tablet"]).json()
+        if s["current"]
+    ][0]
+    assert client.delete(f"/api/auth/sessions/{tablet_id}", headers=devices["tablet"]).status_code == 200
+    sign_ins.get_by_role("button", name=re.compile(r"^Sign out Safari on iOS")).click()
+    expect(page.get_by_role("alert").filter(has_text="That sign-in has already ended.")).to_be_visible()
+    expect(sign_ins.get_by_role("listitem")).to_have_count(1)
+
+
 def test_forced_setup_can_be_cancelled_when_its_methods_fail_to_load(
     page: Page, container: Any, client: Any, sysadmin_headers: Any
 ) -> None:

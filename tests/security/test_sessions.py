@@ -219,3 +219,77 @@ def test_logout_after_a_refresh_ends_the_whole_login(client, devices) -> None:  
     assert client.post("/api/auth/logout", headers=bearer(second["token"])).status_code == 200
     assert _alive(client, second) == (False, False)
     assert _alive(client, first) == (False, False)
+
+
+# -- where am I signed in (ASVS 7.5.2): view each sign-in, end any one of them -------------------
+
+PHONE_AGENT = "Mozilla/5.0 (Linux; Android 14) Mobile Safari/537.36"
+
+
+def _sign_ins(client, pair):  # type: ignore[no-untyped-def]
+    r = client.get("/api/auth/sessions", headers=bearer(pair["token"]))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_the_owner_sees_each_sign_in_once_with_where_it_came_from(client, victim) -> None:  # type: ignore[no-untyped-def]
+    laptop = _pair(client, victim)
+    codes = enroll_backup(client, victim.headers)
+    phone = check(
+        client, pv_of(client, victim), "BACKUP_CODE", codes[0], **{"User-Agent": PHONE_AGENT}
+    ).json()
+    # A refresh continues the laptop's sign-in: still one entry, signed in when it was.
+    before = {s["id"]: s for s in _sign_ins(client, laptop)}
+    laptop = client.post("/api/auth/token", json={"refreshToken": laptop["refreshToken"]}).json()
+    seen = _sign_ins(client, laptop)
+    # The laptop, the phone and the sign-in the victim enrolled TOTP with; the caller's first.
+    assert len(seen) == 3 and len({s["id"] for s in seen}) == 3
+    assert seen[0]["current"] and not any(s["current"] for s in seen[1:])
+    assert seen[0]["signedInTime"] == before[seen[0]["id"]]["signedInTime"]
+    assert seen[0]["lastRefreshTime"] >= seen[0]["signedInTime"]
+    on_phone = [s for s in seen if s["userAgent"] == PHONE_AGENT]
+    assert len(on_phone) == 1 and on_phone[0]["ip"] == "testclient"
+    assert _sign_ins(client, phone)[0]["id"] == on_phone[0]["id"]  # the phone sees itself first
+
+
+def test_ending_one_sign_in_ends_it_alone_and_every_pair_refreshed_from_it(client, victim, other, devices) -> None:  # type: ignore[no-untyped-def]
+    phone = devices["phone"]
+    phone_id = _sign_ins(client, phone)[0]["id"]
+    refreshed = client.post("/api/auth/token", json={"refreshToken": phone["refreshToken"]}).json()
+    r = client.delete(f"/api/auth/sessions/{phone_id}", headers=bearer(devices["laptop"]["token"]))
+    assert r.status_code == 200 and r.json() == {"endedSessions": 1}, r.text
+    assert _alive(client, refreshed) == (False, False)
+    assert phone_id not in {s["id"] for s in _sign_ins(client, devices["laptop"])}
+    assert _alive(client, devices["laptop"]) == (True, True)
+    # Gone already: nothing to end, in the same words as an id that was never there.
+    again = client.delete(f"/api/auth/sessions/{phone_id}", headers=victim.headers)
+    assert again.status_code == 404 and again.json()["errorCode"] == 32, again.text
+
+
+def test_nobody_can_see_or_end_another_users_sign_in(client, victim, other) -> None:  # type: ignore[no-untyped-def]
+    theirs = client.get("/api/auth/sessions", headers=other.headers).json()
+    assert len(theirs) == 1
+    assert theirs[0]["id"] not in {s["id"] for s in client.get("/api/auth/sessions", headers=victim.headers).json()}
+    r = client.delete(f"/api/auth/sessions/{theirs[0]['id']}", headers=victim.headers)
+    assert r.status_code == 404 and r.json()["message"] == "Requested item wasn't found!", r.text
+    assert client.get("/api/auth/user", headers=other.headers).status_code == 200
+
+
+def test_ending_a_sign_in_needs_a_recent_sign_in_and_a_full_token(client, container, devices, victim) -> None:  # type: ignore[no-untyped-def]
+    phone_id = _sign_ins(client, devices["phone"])[0]["id"]
+    age_sign_in(container, devices["laptop"]["token"], container.config.reauth_window_s + 60)
+    laptop = bearer(devices["laptop"]["token"])
+    r = client.delete(f"/api/auth/sessions/{phone_id}", headers=laptop)
+    assert r.status_code == 401 and r.json()["errorCode"] == 10, r.text
+    assert r.json()["message"] == "Sign in again to change which sessions stay signed in"
+    assert _alive(client, devices["phone"]) == (True, True)
+    pending = devices["pending"]
+    assert client.get("/api/auth/sessions", headers=pending).status_code == 403
+    assert client.delete(f"/api/auth/sessions/{phone_id}", headers=pending).status_code == 403
+    assert client.get("/api/auth/sessions").status_code == 401
+
+
+@pytest.mark.parametrize("bad", ["not-a-uuid", "1234", "%20"])
+def test_a_malformed_sign_in_id_is_a_clear_400(client, victim, bad) -> None:  # type: ignore[no-untyped-def]
+    r = client.delete(f"/api/auth/sessions/{bad}", headers=victim.headers)
+    assert r.status_code == 400 and r.json()["errorCode"] == 31, r.text

@@ -14,6 +14,7 @@ from twostep.domain.errors import (
     AuthenticationFailed,
     BadRequest,
     CredentialsExpired,
+    NotFound,
     PasswordViolation,
 )
 from twostep.domain.ids import now_ms
@@ -28,6 +29,7 @@ from twostep.services import (
     users_repo,
 )
 from twostep.services.audit import login_data
+from twostep.services.tokens import SignIn
 from twostep.storage import tables as t
 
 INVALID = "Invalid username or password"
@@ -192,7 +194,7 @@ def _issue_reset_token(c: Container, user_id: uuid.UUID, settings: dict[str, Any
 def full_login(c: Container, row: Any, client: Client, **audit_extra: Any) -> dict[str, str]:
     """Issue the normal token pair, record LOGIN and lastLoginTs."""
     with c.db.transaction() as conn:
-        pair = c.tokens.issue_pair(users_repo.identity(row), conn=conn)
+        pair = c.tokens.issue_pair(users_repo.identity(row), conn=conn, client=client)
         conn.execute(
             update(t.user_credentials)
             .where(t.user_credentials.c.user_id == row.id)
@@ -252,6 +254,30 @@ def logout_others(
                 row,
                 "LOGOUT",
                 login_data(client.address, client.user_agent, otherSessionsEnded=ended),
+            )
+    return ended
+
+
+def sign_ins(c: Container, *, user_id: uuid.UUID, session_id: uuid.UUID | None) -> list[SignIn]:
+    """Where the user is signed in (ASVS 7.5.2), so that they can end what they do not recognise."""
+    with c.db.read() as conn:
+        return c.tokens.sign_ins(conn, user_id, session_id)
+
+
+def end_sign_in(c: Container, *, user_id: uuid.UUID, sign_in: uuid.UUID, client: Client) -> int:
+    """Ends one sign-in of the user (every session refreshed from it); 404 when it is not one of
+    their live sign-ins, so that nobody learns of another user's."""
+    with c.db.transaction() as conn:
+        ended = c.tokens.end_sign_in(conn, user_id, sign_in)
+        if not ended:
+            raise NotFound("Requested item wasn't found!")
+        row = users_repo.by_id(conn, user_id)
+        if row is not None:
+            audit.record_user_event(
+                conn,
+                row,
+                "LOGOUT",
+                login_data(client.address, client.user_agent, signInEnded=str(sign_in)),
             )
     return ended
 

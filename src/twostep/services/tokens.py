@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Protocol
 
 import jwt
 from sqlalchemy import Connection, func, select, update
@@ -44,6 +45,28 @@ class PreparedPair:
     tokens: dict[str, str]  # {"token": access JWT, "refreshToken": refresh JWT}
 
 
+class ClientSeen(Protocol):
+    """Where a request came from (the web layer's client info, the services' Client)."""
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def user_agent(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """One live sign-in of a user: a session family, as its owner sees it."""
+
+    id: uuid.UUID  # the family
+    signed_in_time: int
+    last_refresh_time: int
+    ip: str | None
+    user_agent: str | None
+    current: bool
+
+
 @dataclass(frozen=True)
 class UserIdentity:
     id: uuid.UUID
@@ -65,12 +88,18 @@ class TokenService:
 
     # -- issuing --------------------------------------------------------------------------------
 
-    def issue_pair(self, user: UserIdentity, conn=None, family_id: uuid.UUID | None = None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    def issue_pair(  # type: ignore[no-untyped-def]
+        self,
+        user: UserIdentity,
+        conn=None,
+        family_id: uuid.UUID | None = None,
+        client: ClientSeen | None = None,
+    ) -> dict[str, str]:
         """A new session and its access/refresh pair (ThingsBoard: new sessionId per pair).
 
         With `conn`, the session row joins the caller's transaction; `family_id` ties a refreshed
-        pair to the login it came from."""
-        prepared = self.prepare_pair(user, family_id)
+        pair to the login it came from; `client` is where a new sign-in came from."""
+        prepared = self.prepare_pair(user, family_id, client)
         if conn is not None:
             self.store(conn, prepared)
         else:
@@ -83,11 +112,17 @@ class TokenService:
         """Make a prepared pair live: its session row, in the caller's transaction."""
         conn.execute(_NEW_SESSION, prepared.session)
 
-    def prepare_pair(self, user: UserIdentity, family_id: uuid.UUID | None = None) -> PreparedPair:
+    def prepare_pair(
+        self,
+        user: UserIdentity,
+        family_id: uuid.UUID | None = None,
+        client: ClientSeen | None = None,
+    ) -> PreparedPair:
         """The signed pair and its session row, not yet stored (so that a transaction that decides
         whether to issue it does no signing while it holds its locks)."""
         now = now_ms()
         session_id = uuid.uuid4()
+        begins = family_id is None  # a sign-in, not a refresh or a password change within one
         row = {
             "id": session_id,
             "user_id": user.id,
@@ -95,7 +130,12 @@ class TokenService:
             "expires_at": now + self.refresh_ttl * 1000,
             "revoked": False,
             "family_id": family_id or session_id,
+            "client_ip": None,
+            "user_agent": None,
         }
+        if begins and client is not None:
+            row["client_ip"] = client.address[:64]
+            row["user_agent"] = (client.user_agent or "")[:256] or None
         iat = now // 1000
         access = {
             "sub": user.email,
@@ -251,6 +291,42 @@ class TokenService:
                     conn.execute(update(t.auth_session).where(s_.family_id == row.family_id).values(revoked=True))
                 return None
             return self.issue_pair(user, conn=conn, family_id=row.family_id or session_id)
+
+    @staticmethod
+    def sign_ins(conn: Connection, user_id: uuid.UUID, current: uuid.UUID | None) -> list[SignIn]:
+        """The user's live sign-ins (session families), the caller's first, then the newest."""
+        s, first = t.auth_session, t.auth_session.alias("first_of_family")
+        rows = conn.execute(
+            select(
+                _FAMILY.label("family"),
+                func.max(s.c.created_time).label("last"),
+                func.coalesce(first.c.created_time, func.min(s.c.created_time)).label("began"),
+                first.c.client_ip,
+                first.c.user_agent,
+            )
+            .select_from(s.outerjoin(first, first.c.id == _FAMILY))
+            .where(s.c.user_id == user_id, s.c.revoked.is_(False), s.c.expires_at > now_ms())
+            .group_by(_FAMILY, first.c.created_time, first.c.client_ip, first.c.user_agent)
+        ).all()
+        mine = TokenService.family_of(conn, current)
+        found = [
+            SignIn(r.family, r.began, r.last, r.client_ip, r.user_agent, r.family == mine)
+            for r in rows
+        ]
+        return sorted(found, key=lambda x: (not x.current, -x.signed_in_time))
+
+    @staticmethod
+    def end_sign_in(conn: Connection, user_id: uuid.UUID, family: uuid.UUID) -> int:
+        """Every live session of one sign-in of the user; how many ended (0: none of theirs)."""
+        return conn.execute(  # type: ignore[no-any-return]
+            update(t.auth_session)
+            .where(
+                t.auth_session.c.user_id == user_id,
+                _FAMILY == family,
+                t.auth_session.c.revoked.is_(False),
+            )
+            .values(revoked=True)
+        ).rowcount
 
     @staticmethod
     def revoke_others(conn: Connection, user_id: uuid.UUID, session_id: uuid.UUID) -> int:

@@ -366,7 +366,9 @@ def check(
     spec = REGISTRY[provider].login_consume(
         twofa_store.tools(c), user_id=user_id, config=config, code=code, attempt_id=attempt_id
     )
-    prepared = c.tokens.prepare_pair(users_repo.identity(user)) if spec is not None else None
+    prepared = (
+        c.tokens.prepare_pair(users_repo.identity(user), client=client) if spec is not None else None
+    )
     details = login_data(client.address, client.user_agent, provider=provider.value)
 
     # One transaction decides: the check rate limit (counted in this transaction when the

@@ -127,6 +127,10 @@ auth_session = Table(
     # Every pair refreshed from one login shares its family: logout ends the whole family, and a
     # refresh token presented twice (stolen and raced) revokes it too.
     Column("family_id", Uuid),
+    # Where the sign-in came from, on the family's first session only, so that its owner can
+    # tell their sign-ins apart (GET /api/auth/sessions); purged with the row.
+    Column("client_ip", String(64)),
+    Column("user_agent", String(256)),
     Index("ix_auth_session_user", "user_id"),
     Index("ix_auth_session_family", "family_id"),
 )

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from twostep.domain.errors import AuthenticationFailed, BadRequest
+from twostep.domain.ids import parse_uuid
 from twostep.services import auth, settings_store, users_repo
 from twostep.tbjson import user_json
 from twostep.web.deps import (
@@ -96,6 +97,39 @@ def logout_others(
         container,
         user_id=principal.user_id,
         session_id=principal.claims.session_id,
+        client=_client(client),
+    )
+    return {"endedSessions": ended}
+
+
+@router.get("/api/auth/sessions")
+def sign_ins(principal: AnyUser, container: ContainerDep) -> list[dict[str, Any]]:
+    """twostep's own: where the caller is signed in (ASVS 7.5.2; not in ThingsBoard)."""
+    found = auth.sign_ins(
+        container, user_id=principal.user_id, session_id=principal.claims.session_id
+    )
+    return [
+        {
+            "id": s.id,
+            "signedInTime": s.signed_in_time,
+            "lastRefreshTime": s.last_refresh_time,
+            "ip": s.ip,
+            "userAgent": s.user_agent,
+            "current": s.current,
+        }
+        for s in found
+    ]
+
+
+@router.delete("/api/auth/sessions/{signInId}")
+def end_sign_in(
+    principal: RecentAnyUserForSessions, container: ContainerDep, client: ClientDep, signInId: str
+) -> dict[str, int]:
+    """twostep's own: sign out one sign-in of the caller (another device, or a stranger)."""
+    ended = auth.end_sign_in(
+        container,
+        user_id=principal.user_id,
+        sign_in=parse_uuid(signInId),
         client=_client(client),
     )
     return {"endedSessions": ended}

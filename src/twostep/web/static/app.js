@@ -612,25 +612,96 @@
     BACKUP_CODE: (c) => c.codesLeft + ' single-use codes are active at this time',
   };
 
-  // Wired before the 2FA settings load, so an early click or submit is never lost; the buttons
-  // come disabled in the page and work from the moment they are enabled here.
+  // A user agent as a person names it ("Firefox on Windows"); anything else as it came.
+  function deviceName(agent) {
+    if (!agent) return 'Unknown device';
+    const browser = [[/Edg\//, 'Edge'], [/OPR\//, 'Opera'], [/Firefox\//, 'Firefox'],
+      [/Chrom(e|ium)\//, 'Chrome'], [/Safari\//, 'Safari']].find((b) => b[0].test(agent));
+    const system = [[/Android/, 'Android'], [/iPhone|iPad/, 'iOS'], [/Windows/, 'Windows'],
+      [/Mac OS X/, 'macOS'], [/CrOS/, 'ChromeOS'], [/Linux/, 'Linux']].find((s) => s[0].test(agent));
+    if (browser && system) return browser[1] + ' on ' + system[1];
+    return browser ? browser[1] : system ? system[1] : agent.slice(0, 80);
+  }
+
+  // ASVS 7.5.2: the user sees each sign-in and can end any of them, or all but this one (also
+  // offered after a change of 2FA, ASVS 7.4.3). Wired before the 2FA settings load, so an early
+  // click is never lost; the button comes disabled in the page and works once enabled here.
   function wireSessionsCard() {
-    // ASVS 7.4.3: after a change of 2FA (or at any time) the user can end every other session.
+    const list = $('#sign-ins');
     const others = $('#logout-others');
+    const error = $('#sessions-error');
+    const ok = $('#sessions-ok');
+
+    async function load() {
+      let found;
+      try {
+        found = await api('GET', '/api/auth/sessions');
+      } catch (e) {
+        if (!sessionLost(e)) show(error, e.message);
+        return;
+      }
+      list.replaceChildren();
+      found.forEach((s) => {
+        const li = document.createElement('li');
+        li.className = 'row';
+        const main = document.createElement('div');
+        main.className = 'row-main';
+        const name = document.createElement('span');
+        name.className = 'row-name';
+        name.textContent = deviceName(s.userAgent);
+        main.appendChild(name);
+        const when = new Date(s.signedInTime).toLocaleString();
+        if (s.current) {
+          const here = document.createElement('span');
+          here.className = 'row-here';
+          here.textContent = 'This browser';
+          main.appendChild(here);
+        } else {
+          const end = document.createElement('button');
+          end.type = 'button';
+          end.textContent = 'Sign out';
+          end.setAttribute('aria-label', 'Sign out ' + name.textContent + ', signed in ' + when);
+          end.addEventListener('click', () => endOne(s, name.textContent, end));
+          main.appendChild(end);
+        }
+        li.appendChild(main);
+        const text = document.createElement('p');
+        text.className = 'row-text';
+        text.textContent = 'Signed in ' + when + (s.ip ? ' from ' + s.ip : '');
+        li.appendChild(text);
+        list.appendChild(li);
+      });
+    }
+
+    async function endOne(s, name, button) {
+      show(error, ''); show(ok, '');
+      button.disabled = true;
+      try {
+        await api('DELETE', '/api/auth/sessions/' + encodeURIComponent(s.id));
+        show(ok, 'Signed out ' + name + '.');
+      } catch (e) {
+        if (sessionLost(e)) return;
+        show(error, e.status === 404 ? 'That sign-in has already ended.' : e.message);
+      }
+      await load();
+    }
+
     others.addEventListener('click', async () => {
-      show($('#sessions-error'), ''); show($('#sessions-ok'), '');
+      show(error, ''); show(ok, '');
       others.disabled = true;
       try {
         const ended = (await api('POST', '/api/auth/logoutOthers')).endedSessions;
-        show($('#sessions-ok'), ended === 0 ? 'There were no other sessions.'
+        show(ok, ended === 0 ? 'There were no other sessions.'
           : 'Signed out of ' + ended + (ended === 1 ? ' other session.' : ' other sessions.'));
       } catch (e) {
-        if (!sessionLost(e)) show($('#sessions-error'), e.message);
+        if (!sessionLost(e)) show(error, e.message);
       } finally {
         others.disabled = false;
       }
+      await load();
     });
     others.disabled = false;
+    return load();
   }
 
   function wirePasswordForm() {
@@ -659,7 +730,7 @@
   }
 
   pages.security = async function () {
-    wireSessionsCard();
+    const signIns = wireSessionsCard();
     wirePasswordForm();
     const error = $('#twofa-error');
     let types = [];
@@ -762,7 +833,7 @@
     }
 
     render();
-
+    await signIns;
   };
 
   function passwordPair(form, first, second) {
