@@ -515,6 +515,43 @@ mut(
 )
 
 
+mut(
+    "end-sign-in-owner",
+    "one can end only one's own sign-ins",
+    "services/tokens.py",
+    "                t.auth_session.c.user_id == user_id,\n                _FAMILY == family,\n",
+    "                _FAMILY == family,\n",
+    S + "test_sessions.py",
+)
+
+mut(
+    "sign-ins-owner",
+    "one sees only one's own sign-ins",
+    "services/tokens.py",
+    "            .where(s.c.user_id == user_id, s.c.revoked.is_(False), s.c.expires_at > now_ms())\n",
+    "            .where(s.c.revoked.is_(False), s.c.expires_at > now_ms())\n",
+    S + "test_sessions.py",
+)
+
+mut(
+    "end-sign-in-family",
+    "ending a sign-in ends every pair refreshed from it",
+    "services/tokens.py",
+    "                t.auth_session.c.user_id == user_id,\n                _FAMILY == family,\n",
+    "                t.auth_session.c.user_id == user_id,\n                t.auth_session.c.id == family,\n",
+    S + "test_sessions.py",
+)
+
+mut(
+    "reauth-end-sign-in",
+    "ending one sign-in needs a recent sign-in",
+    "web/routes/auth.py",
+    "    principal: RecentAnyUserForSessions, container: ContainerDep, client: ClientDep, signInId: str\n",
+    "    principal: AnyUser, container: ContainerDep, client: ClientDep, signInId: str\n",
+    S + "test_sessions.py",
+)
+
+
 def main(only):
     results = []
     for m in M:
