@@ -297,7 +297,10 @@ def test_seeing_where_one_is_signed_in_and_ending_one_sign_in(
 ) -> None:
     _user(container, client, sysadmin_headers)
     phone_agent = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 Chrome/126.0 Mobile Safari/537.36"
-    tablet_agent = "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Version/17.5 Safari/604.1"
+    tablet_agent = (
+        "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko)"
+        " Version/17.5 Mobile/15E148 Safari/604.1"
+    )
     devices = {}
     for name, agent in (("phone", phone_agent), ("tablet", tablet_agent)):
         r = client.post(
@@ -313,12 +316,12 @@ def test_seeing_where_one_is_signed_in_and_ending_one_sign_in(
     sign_ins = page.get_by_role("list", name="Where you are signed in")
     expect(sign_ins.get_by_role("listitem")).to_have_count(3)
     here = sign_ins.get_by_role("listitem").first
-    expect(here).to_contain_text("Chrome on Linux")
+    expect(here).to_contain_text("HeadlessChrome on Linux")
     expect(here).to_contain_text("This browser")
     expect(here.get_by_role("button")).to_have_count(0)  # this one is ended by signing out
     phone = sign_ins.get_by_role("listitem").filter(has_text="Chrome on Android")
     expect(phone).to_contain_text(re.compile(r"Signed in .+ from testclient"))
-    expect(sign_ins.get_by_role("listitem").filter(has_text="Safari on iOS")).to_have_count(1)
+    expect(sign_ins.get_by_role("listitem").filter(has_text="Mobile Safari on iOS")).to_have_count(1)
     shot(page, "account-sign-ins")
 
     phone.get_by_role("button", name=re.compile(r"^Sign out Chrome on Android")).click()
@@ -334,7 +337,7 @@ def test_seeing_where_one_is_signed_in_and_ending_one_sign_in(
         if s["current"]
     ][0]
     assert client.delete(f"/api/auth/sessions/{tablet_id}", headers=devices["tablet"]).status_code == 200
-    sign_ins.get_by_role("button", name=re.compile(r"^Sign out Safari on iOS")).click()
+    sign_ins.get_by_role("button", name=re.compile(r"^Sign out Mobile Safari on iOS")).click()
     expect(page.get_by_role("alert").filter(has_text="That sign-in has already ended.")).to_be_visible()
     expect(sign_ins.get_by_role("listitem")).to_have_count(1)
 

@@ -23,3 +23,18 @@ def describe(user_agent: str | None) -> dict[str, str]:
         "os": _version(os_.family, os_.major, os_.minor) if os_ else "Other",
         "device": device.family if device else "Other",
     }
+
+
+@lru_cache(maxsize=512)
+def device_name(user_agent: str | None) -> str:
+    """A name a person recognises ("Firefox on Windows"), else the header itself, shortened."""
+    if not user_agent:
+        return "Unknown device"
+    from ua_parser import parse
+
+    result = parse(user_agent[:512])
+    browser = result.user_agent.family if result.user_agent else None
+    system = result.os.family if result.os else None
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or user_agent[:80]

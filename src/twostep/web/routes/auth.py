@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from twostep.domain.errors import AuthenticationFailed, BadRequest
 from twostep.domain.ids import parse_uuid
+from twostep.domain.useragent import device_name
 from twostep.services import auth, settings_store, users_repo
 from twostep.tbjson import user_json
 from twostep.web.deps import (
@@ -115,6 +116,7 @@ def sign_ins(principal: AnyUser, container: ContainerDep) -> list[dict[str, Any]
             "lastRefreshTime": s.last_refresh_time,
             "ip": s.ip,
             "userAgent": s.user_agent,
+            "device": device_name(s.user_agent),
             "current": s.current,
         }
         for s in found

@@ -612,17 +612,6 @@
     BACKUP_CODE: (c) => c.codesLeft + ' single-use codes are active at this time',
   };
 
-  // A user agent as a person names it ("Firefox on Windows"); anything else as it came.
-  function deviceName(agent) {
-    if (!agent) return 'Unknown device';
-    const browser = [[/Edg\//, 'Edge'], [/OPR\//, 'Opera'], [/Firefox\//, 'Firefox'],
-      [/Chrom(e|ium)\//, 'Chrome'], [/Safari\//, 'Safari']].find((b) => b[0].test(agent));
-    const system = [[/Android/, 'Android'], [/iPhone|iPad/, 'iOS'], [/Windows/, 'Windows'],
-      [/Mac OS X/, 'macOS'], [/CrOS/, 'ChromeOS'], [/Linux/, 'Linux']].find((s) => s[0].test(agent));
-    if (browser && system) return browser[1] + ' on ' + system[1];
-    return browser ? browser[1] : system ? system[1] : agent.slice(0, 80);
-  }
-
   // ASVS 7.5.2: the user sees each sign-in and can end any of them, or all but this one (also
   // offered after a change of 2FA, ASVS 7.4.3). Wired before the 2FA settings load, so an early
   // click is never lost; the button comes disabled in the page and works once enabled here.
@@ -648,7 +637,7 @@
         main.className = 'row-main';
         const name = document.createElement('span');
         name.className = 'row-name';
-        name.textContent = deviceName(s.userAgent);
+        name.textContent = s.device;
         main.appendChild(name);
         const when = new Date(s.signedInTime).toLocaleString();
         if (s.current) {
