@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 
 from twostep.bootstrap import Container
-from twostep.domain import password_policy
+from twostep.domain import password_blocklist, password_policy
 from twostep.domain.errors import (
     AuthenticationFailed,
     BadRequest,
@@ -298,7 +298,7 @@ def change_password(
         family = c.tokens.family_of(conn, session_id)
     if row is None or not c.passwords.verify(row.password_hash, current):
         raise BadRequest("Current password doesn't match!")
-    _check_new_password(c, settings, new, row.password_history)
+    _check_new_password(c, settings, new, row.password_history, row.email)
     if c.passwords.verify(row.password_hash, new):
         raise BadRequest("New password should be different from existing!")
     new_hash = c.passwords.hash(new)
@@ -309,10 +309,12 @@ def change_password(
 
 
 def _check_new_password(
-    c: Container, settings: dict[str, Any], password: str, history: Any
+    c: Container, settings: dict[str, Any], password: str, history: Any, email: str | None
 ) -> None:
+    """ThingsBoard's policy, then the blocklist that no policy can turn off, then reuse."""
     policy = settings["passwordPolicy"]
     problems = password_policy.violations(password, policy)
+    problems += password_blocklist.problems(password, email)
     days = policy.get("passwordReuseFrequencyDays")
     if history is not None and credentials.password_reused(c, history, password, days, now_ms()):
         problems.append(f"Password was already used for the last {days} days")
@@ -337,13 +339,16 @@ def check_activate_token(c: Container, token: str) -> str:
 def activate(
     c: Container, *, token: str, password: str, send_mail: bool, client: Client, base_url: str
 ) -> dict[str, Any]:
+    digest = credentials.token_hash(c, "activate", token)
     with c.db.read() as conn:
         settings = settings_store.security_settings(conn)
-    problems = password_policy.violations(password, settings["passwordPolicy"])
-    if problems:
-        raise BadRequest("\n".join(problems))
+        email = conn.execute(
+            select(t.user.c.email)
+            .join(t.user_credentials, t.user_credentials.c.user_id == t.user.c.id)
+            .where(t.user_credentials.c.activate_token_hash == digest)
+        ).scalar()
+    _check_new_password(c, settings, password, None, email)
     password_hash = c.passwords.hash(password)
-    digest = credentials.token_hash(c, "activate", token)
     with c.db.transaction() as conn:
         cred = conn.execute(
             select(t.user_credentials).where(t.user_credentials.c.activate_token_hash == digest)
@@ -413,14 +418,16 @@ def reset_password(c: Container, *, token: str, password: str, base_url: str) ->
     digest = credentials.token_hash(c, "reset", token)
     with c.db.read() as conn:
         cred = conn.execute(
-            select(t.user_credentials).where(t.user_credentials.c.reset_token_hash == digest)
+            select(t.user_credentials, t.user.c.email)
+            .join(t.user, t.user.c.id == t.user_credentials.c.user_id)
+            .where(t.user_credentials.c.reset_token_hash == digest)
         ).first()
         settings = settings_store.security_settings(conn)
     if cred is None:
         raise BadRequest("Invalid reset token!")
     if cred.reset_token_exp < now_ms():
         raise BadRequest("Password reset token expired")
-    _check_new_password(c, settings, password, cred.password_history)
+    _check_new_password(c, settings, password, cred.password_history, cred.email)
     if cred.password_hash and c.passwords.verify(cred.password_hash, password):
         raise BadRequest("New password should be different from existing!")
     new_hash = c.passwords.hash(password)

@@ -552,6 +552,25 @@ mut(
 )
 
 
+mut(
+    "password-blocklist",
+    "common and context passwords are refused",
+    "services/auth.py",
+    "    problems += password_blocklist.problems(password, email)\n",
+    "",
+    S + "test_password_blocklist.py",
+)
+
+mut(
+    "password-blocklist-activation-email",
+    "activation refuses a password made of the user's email",
+    "services/auth.py",
+    "    _check_new_password(c, settings, password, None, email)\n",
+    "    _check_new_password(c, settings, password, None, None)\n",
+    S + "test_password_blocklist.py",
+)
+
+
 def main(only):
     results = []
     for m in M:
