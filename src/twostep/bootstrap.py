@@ -52,6 +52,7 @@ def build(config: Config) -> Container:
             issuer=config.jwt_issuer,
             access_ttl=config.access_token_ttl,
             refresh_ttl=config.refresh_token_ttl,
+            sign_in_max_age=config.sign_in_max_age_s,
         ),
         limiter=build_limiter(config, db),
         delivery=build_delivery(config, db, SecretBox(keys.encryption)),

@@ -56,6 +56,9 @@ class Config(BaseSettings):
     # address needs a sign-in at most this many seconds old (ASVS 7.5.1); refreshing a token or
     # changing the password does not renew it.
     reauth_window_s: int = Field(default=300, ge=30, le=86_400)
+    # A sign-in ends this many seconds after it began, however often its tokens are refreshed
+    # (ASVS 7.3.2; NIST SP 800-63B-4 2.2.3: at most 24 h at AAL2); 0 for no limit.
+    sign_in_max_age_s: int = Field(default=86_400, ge=0, le=31_536_000)
 
     # Development-only delivery: write every email/SMS to <data_dir>/outbox.jsonl instead of sending.
     outbox: bool = False

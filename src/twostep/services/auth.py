@@ -295,7 +295,7 @@ def change_password(
     with c.db.read() as conn:
         row = users_repo.by_id(conn, user_id)
         settings = settings_store.security_settings(conn)
-        family = c.tokens.family_of(conn, session_id)
+        sign_in = c.tokens.sign_in_of(conn, session_id)
     if row is None or not c.passwords.verify(row.password_hash, current):
         raise BadRequest("Current password doesn't match!")
     _check_new_password(c, settings, new, row.password_history, row.email)
@@ -305,7 +305,12 @@ def change_password(
     with c.db.transaction() as conn:
         credentials.store_password(conn, user_id, new_hash, row.password_history, now_ms())
         c.tokens.revoke_user(conn, user_id)
-        return c.tokens.issue_pair(users_repo.identity(row), conn=conn, family_id=family)
+        return c.tokens.issue_pair(
+            users_repo.identity(row),
+            conn=conn,
+            family_id=sign_in.family if sign_in else None,
+            signed_in_at=sign_in.began if sign_in else None,
+        )
 
 
 def _check_new_password(

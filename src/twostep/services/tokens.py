@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import jwt
 from sqlalchemy import Connection, func, select, update
@@ -79,12 +79,23 @@ class UserIdentity:
 
 
 class TokenService:
-    def __init__(self, db: Database, key: bytes, *, issuer: str, access_ttl: int, refresh_ttl: int):
+    def __init__(
+        self,
+        db: Database,
+        key: bytes,
+        *,
+        issuer: str,
+        access_ttl: int,
+        refresh_ttl: int,
+        sign_in_max_age: int = 0,
+    ):
         self._db = db
         self._jwt = JwtCodec(key, ALGORITHM)
         self.issuer = issuer
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
+        # Seconds a sign-in may last however often it is refreshed (0: no limit).
+        self.sign_in_max_age = sign_in_max_age
 
     # -- issuing --------------------------------------------------------------------------------
 
@@ -94,12 +105,14 @@ class TokenService:
         conn=None,
         family_id: uuid.UUID | None = None,
         client: ClientSeen | None = None,
+        signed_in_at: int | None = None,
     ) -> dict[str, str]:
         """A new session and its access/refresh pair (ThingsBoard: new sessionId per pair).
 
         With `conn`, the session row joins the caller's transaction; `family_id` ties a refreshed
-        pair to the login it came from; `client` is where a new sign-in came from."""
-        prepared = self.prepare_pair(user, family_id, client)
+        pair to the login it came from (`signed_in_at`: when that was); `client` is where a new
+        sign-in came from."""
+        prepared = self.prepare_pair(user, family_id, client, signed_in_at)
         if conn is not None:
             self.store(conn, prepared)
         else:
@@ -117,17 +130,26 @@ class TokenService:
         user: UserIdentity,
         family_id: uuid.UUID | None = None,
         client: ClientSeen | None = None,
+        signed_in_at: int | None = None,
     ) -> PreparedPair:
         """The signed pair and its session row, not yet stored (so that a transaction that decides
-        whether to issue it does no signing while it holds its locks)."""
+        whether to issue it does no signing while it holds its locks). A pair that continues a
+        sign-in (`family_id`) ends, at the latest, when that sign-in (`signed_in_at`, ms) reaches
+        its maximum age; one whose sign-in is of unknown age is born expired."""
         now = now_ms()
         session_id = uuid.uuid4()
         begins = family_id is None  # a sign-in, not a refresh or a password change within one
+        refresh_exp = now + self.refresh_ttl * 1000
+        access_exp = now + self.access_ttl * 1000
+        if self.sign_in_max_age:
+            began = now if begins else (signed_in_at or 0)
+            ends = began + self.sign_in_max_age * 1000
+            refresh_exp, access_exp = min(refresh_exp, ends), min(access_exp, ends)
         row = {
             "id": session_id,
             "user_id": user.id,
             "created_time": now,
-            "expires_at": now + self.refresh_ttl * 1000,
+            "expires_at": refresh_exp,
             "revoked": False,
             "family_id": family_id or session_id,
             "client_ip": None,
@@ -148,7 +170,7 @@ class TokenService:
             "customerId": str(user.customer_id),
             "iss": self.issuer,
             "iat": iat,
-            "exp": iat + self.access_ttl,
+            "exp": access_exp // 1000,
         }
         if user.first_name is not None:
             access["firstName"] = user.first_name
@@ -163,7 +185,7 @@ class TokenService:
             "jti": str(uuid.uuid4()),
             "iss": self.issuer,
             "iat": iat,
-            "exp": iat + self.refresh_ttl,
+            "exp": refresh_exp // 1000,
         }
         tokens = {"token": self._encode(access), "refreshToken": self._encode(refresh)}
         return PreparedPair(session=row, tokens=tokens)
@@ -224,6 +246,19 @@ class TokenService:
             raise AuthenticationFailed("Invalid username or password") from None
 
     @staticmethod
+    def sign_in_of(conn: Connection, session_id: uuid.UUID | None) -> Any:
+        """(family, began) of the sign-in a session continues; began is None when the family's
+        first session is gone. None for an unknown session."""
+        if session_id is None:
+            return None
+        s, first = t.auth_session, t.auth_session.alias("first_of_family")
+        return conn.execute(
+            select(_FAMILY.label("family"), first.c.created_time.label("began"))
+            .select_from(s.outerjoin(first, first.c.id == _FAMILY))
+            .where(s.c.id == session_id)
+        ).first()
+
+    @staticmethod
     def family_of(conn: Connection, session_id: uuid.UUID | None) -> uuid.UUID | None:
         """The family (the sign-in) a session belongs to."""
         if session_id is None:
@@ -236,15 +271,9 @@ class TokenService:
         """When the sign-in behind a session happened (ms): the creation of the first session of
         its family, since a refresh continues a sign-in and does not repeat it. None when that
         session is gone (the caller treats the sign-in as too old)."""
-        if session_id is None:
-            return None
-        s, first = t.auth_session, t.auth_session.alias("first_of_family")
         with self._db.read() as conn:
-            return conn.execute(  # type: ignore[no-any-return]
-                select(first.c.created_time)
-                .select_from(s.join(first, first.c.id == _FAMILY))
-                .where(s.c.id == session_id)
-            ).scalar()
+            sign_in = self.sign_in_of(conn, session_id)
+        return sign_in.began if sign_in is not None else None
 
     def session_is_live(self, session_id: uuid.UUID | None) -> bool:
         if session_id is None:
@@ -281,6 +310,11 @@ class TokenService:
             row = conn.execute(select(s_.family_id, s_.expires_at).where(s_.id == session_id)).first()
             if row is None:
                 return None
+            began = self.sign_in_of(conn, session_id).began
+            if self.sign_in_max_age and (
+                began is None or now - began >= self.sign_in_max_age * 1000
+            ):
+                raise TokenExpired()  # the sign-in is over, however recently it was refreshed
             won = conn.execute(
                 update(t.auth_session)
                 .where(s_.id == session_id, s_.revoked.is_(False), s_.expires_at > now)
@@ -290,7 +324,9 @@ class TokenService:
                 if row.family_id is not None:
                     conn.execute(update(t.auth_session).where(s_.family_id == row.family_id).values(revoked=True))
                 return None
-            return self.issue_pair(user, conn=conn, family_id=row.family_id or session_id)
+            return self.issue_pair(
+                user, conn=conn, family_id=row.family_id or session_id, signed_in_at=began
+            )
 
     @staticmethod
     def sign_ins(conn: Connection, user_id: uuid.UUID, current: uuid.UUID | None) -> list[SignIn]:

@@ -465,8 +465,10 @@ mut(
     "reauth-first-of-family",
     "a refresh does not renew the sign-in (the family's first session dates it)",
     "services/tokens.py",
-    "first.c.id == _FAMILY",
-    "first.c.id == s.c.id",
+    '            select(_FAMILY.label("family"), first.c.created_time.label("began"))\n'
+    "            .select_from(s.outerjoin(first, first.c.id == _FAMILY))\n",
+    '            select(_FAMILY.label("family"), first.c.created_time.label("began"))\n'
+    "            .select_from(s.outerjoin(first, first.c.id == s.c.id))\n",
     S + "test_mfa_management.py",
 )
 mut(
@@ -491,8 +493,8 @@ mut(
     "reauth-password-change",
     "a password change does not renew the sign-in",
     "services/auth.py",
-    "        return c.tokens.issue_pair(users_repo.identity(row), conn=conn, family_id=family)\n",
-    "        return c.tokens.issue_pair(users_repo.identity(row), conn=conn)\n",
+    "            family_id=sign_in.family if sign_in else None,\n",
+    "            family_id=None,\n",
     S + "test_mfa_management.py",
 )
 
@@ -568,6 +570,25 @@ mut(
     "    _check_new_password(c, settings, password, None, email)\n",
     "    _check_new_password(c, settings, password, None, None)\n",
     S + "test_password_blocklist.py",
+)
+
+
+mut(
+    "sign-in-max-age-refresh",
+    "a refresh is refused once the sign-in is past its maximum age",
+    "services/tokens.py",
+    "                raise TokenExpired()  # the sign-in is over, however recently it was refreshed\n",
+    "                pass\n",
+    S + "test_session_lifetime.py",
+)
+
+mut(
+    "sign-in-max-age-cap",
+    "pairs end with the sign-in they continue",
+    "services/tokens.py",
+    "            refresh_exp, access_exp = min(refresh_exp, ends), min(access_exp, ends)\n",
+    "            pass\n",
+    S + "test_session_lifetime.py",
 )
 
 
