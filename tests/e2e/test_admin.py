@@ -191,6 +191,21 @@ def test_lockout_then_unlock_and_2fa_reset_by_the_sysadmin(
     expect(page).to_have_url(re.compile(r"/account/security$"))
 
 
+def test_the_sysadmin_signs_a_tenant_administrator_out_everywhere(
+    page: Page, container: Any, client: Any, sysadmin_headers: Any
+) -> None:
+    create_user(container, EMAIL, PASSWORD)
+    elsewhere = full_headers(client, EMAIL, PASSWORD)
+    sign_in_sysadmin(page)
+    page.goto("/admin/tenants")
+    page.get_by_role("button", name="Administrators of Tenant A").click()
+    page.get_by_role("button", name=f"Sign out {EMAIL} everywhere").click()
+    expect(page.get_by_text(f"{EMAIL} is signed out everywhere (1 session).")).to_be_visible()
+    assert client.get("/api/auth/user", headers=elsewhere).status_code == 401
+    page.get_by_role("button", name=f"Sign out {EMAIL} everywhere").click()
+    expect(page.get_by_text(f"{EMAIL} was not signed in anywhere.")).to_be_visible()
+
+
 def test_new_tenant_admin_activates_and_resets_the_password(page: Page, container: Any) -> None:
     sign_in_sysadmin(page)
     page.get_by_role("link", name="Tenants").click()

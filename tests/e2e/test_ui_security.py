@@ -304,3 +304,34 @@ def test_server_rendered_qr_svg_is_inert() -> None:
     svg = qr_svg("otpauth://totp/ThingsBoard:a@example.com?issuer=ThingsBoard&secret=" + "A" * 32)
     assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
     assert "<script" not in svg and "style=" not in svg and "<style" not in svg and " on" not in svg
+
+
+def _no_button_works_before_the_script(page: Page, path: str) -> None:
+    held: list[Any] = []
+    page.route("**/static/app.js", lambda route: held.append(route))
+    page.goto(path, wait_until="commit")
+    page.wait_for_function("document.readyState !== 'loading'")  # parsed; the script held back
+    live = page.evaluate(
+        """() => Array.from(document.querySelectorAll('button')).filter((b) =>
+             !b.disabled && b.getClientRects().length > 0).map((b) => b.textContent.trim())"""
+    )
+    assert held, path
+    assert live == [], (path, live)  # a click on any of them would have done nothing
+    for route in held:
+        route.continue_()
+    page.unroute("**/static/app.js")
+    ready(page)
+
+
+def test_no_button_can_be_clicked_before_the_page_script_has_wired_it(
+    page: Page, container: Any, client: TestClient, sysadmin_headers: Any
+) -> None:
+    for path in ("/login", "/login/resetPasswordRequest"):
+        _no_button_works_before_the_script(page, path)
+    sign_in_sysadmin(page)
+    for path in ("/account/security", "/admin/2fa", "/admin/tenants", "/admin/audit", "/admin/security"):
+        _no_button_works_before_the_script(page, path)
+        expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_enabled()
+    page.goto("/admin/tenants")
+    ready(page)
+    expect(page.get_by_role("button", name="Add tenant", exact=True)).to_be_enabled()

@@ -293,3 +293,32 @@ def test_ending_a_sign_in_needs_a_recent_sign_in_and_a_full_token(client, contai
 def test_a_malformed_sign_in_id_is_a_clear_400(client, victim, bad) -> None:  # type: ignore[no-untyped-def]
     r = client.delete(f"/api/auth/sessions/{bad}", headers=victim.headers)
     assert r.status_code == 400 and r.json()["errorCode"] == 31, r.text
+
+
+# -- an administrator signs a user out everywhere (ASVS 7.4.5) ---------------------------------
+
+
+def test_an_administrator_signs_a_user_out_everywhere_without_disabling_them(client, sysadmin_headers, victim, devices) -> None:  # type: ignore[no-untyped-def]
+    r = client.post(f"/api/user/{victim.id}/logoutAll", headers=sysadmin_headers)
+    assert r.status_code == 200 and r.json()["endedSessions"] == 3, r.text
+    assert _alive(client, devices["laptop"]) == (False, False)
+    assert _alive(client, devices["phone"]) == (False, False)
+    assert client.get("/api/auth/2fa/providers", headers=devices["pending"]).status_code == 401
+    assert client.get("/api/auth/user", headers=sysadmin_headers).status_code == 200
+    # Not disabled: the user signs in again at once (and meets the second step).
+    assert pv_of(client, victim)
+    logs = client.get(
+        "/api/audit/logs?pageSize=10&page=0&actionTypes=LOGOUT", headers=sysadmin_headers
+    ).json()["data"]
+    assert any(
+        e["entityName"] == victim.email and e["actionData"].get("sessionsEnded") == 3 for e in logs
+    ), logs
+
+
+def test_only_someone_who_administers_the_user_may_sign_them_out(client, victim, other) -> None:  # type: ignore[no-untyped-def]
+    r = client.post(f"/api/user/{victim.id}/logoutAll", headers=other.headers)
+    assert r.status_code == 403 and r.json()["errorCode"] == 20, r.text
+    assert client.get("/api/auth/user", headers=victim.headers).status_code == 200
+    r = client.post(f"/api/user/{uuid.uuid4()}/logoutAll", headers=victim.headers)
+    assert r.status_code == 404, r.text
+    assert client.post(f"/api/user/{victim.id}/logoutAll").status_code == 401

@@ -592,6 +592,16 @@ mut(
 )
 
 
+mut(
+    "admin-sign-out-permission",
+    "only someone who administers a user may sign them out everywhere",
+    "services/user_accounts.py",
+    "        row = load(conn, caller, user_id, Operation.WRITE)\n        ended = TokenService.revoke_user(conn, user_id)\n",
+    "        row = users_repo.by_id(conn, user_id)\n        ended = TokenService.revoke_user(conn, user_id)\n",
+    S + "test_sessions.py",
+)
+
+
 def main(only):
     results = []
     for m in M:

@@ -121,6 +121,12 @@ def credentials_enabled(
     return Response(status_code=200)
 
 
+@router.post("/api/user/{userId}/logoutAll")
+def sign_out_everywhere(p: Admin, c: ContainerDep, userId: str) -> dict[str, int]:
+    """twostep's own: end every session of a user one administers (ASVS 7.4.5)."""
+    return {"endedSessions": user_accounts.sign_out_everywhere(c, caller(p), parse_uuid(userId))}
+
+
 @router.delete("/api/user/{userId}")
 def delete_user(p: Admin, c: ContainerDep, userId: str) -> Response:
     user_accounts.delete_user(c, caller(p), parse_uuid(userId))

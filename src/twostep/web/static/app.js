@@ -414,6 +414,13 @@
       }
     }
 
+    // Wired before the methods load: before they do (or if they fail), Back signs out.
+    $('#mfa-back').addEventListener('click', () => {
+      if (!$('#mfa-choose').hidden) { $('#mfa-choose').hidden = true; $('#mfa-verify').hidden = false; input.focus(); return; }
+      if (previous.length) { select(previous.pop()); return; }
+      logout();
+    });
+
     try {
       providers = await api('GET', '/api/auth/2fa/providers');
     } catch (e) {
@@ -502,11 +509,6 @@
 
     $('#mfa-other').addEventListener('click', choose);
     $('#mfa-resend-btn').addEventListener('click', send);
-    $('#mfa-back').addEventListener('click', () => {
-      if (!$('#mfa-choose').hidden) { $('#mfa-choose').hidden = true; $('#mfa-verify').hidden = false; input.focus(); return; }
-      if (previous.length) { select(previous.pop()); return; }
-      logout();
-    });
 
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
@@ -613,8 +615,8 @@
   };
 
   // ASVS 7.5.2: the user sees each sign-in and can end any of them, or all but this one (also
-  // offered after a change of 2FA, ASVS 7.4.3). Wired before the 2FA settings load, so an early
-  // click is never lost; the button comes disabled in the page and works once enabled here.
+  // offered after a change of 2FA, ASVS 7.4.3). Wired before the 2FA settings load (the page's
+  // first await), so its data-wired button works as soon as it is enabled.
   function wireSessionsCard() {
     const list = $('#sign-ins');
     const others = $('#logout-others');
@@ -689,7 +691,6 @@
       }
       await load();
     });
-    others.disabled = false;
     return load();
   }
 
@@ -715,7 +716,6 @@
         busy(form, false);
       }
     });
-    $('button[type=submit]', form).disabled = false;
   }
 
   pages.security = async function () {
@@ -1214,6 +1214,7 @@
               : button('Unlock', () => setEnabled(u, true), 'Unlock ' + u.email));
           }
           actions.appendChild(button('Reset 2FA', () => resetTwoFa(u), 'Reset two-factor authentication of ' + u.email));
+          if (enabled) actions.appendChild(button('Sign out everywhere', () => signOutEverywhere(u), 'Sign out ' + u.email + ' everywhere'));
           body.appendChild(tr);
         });
       } catch (e) {
@@ -1227,6 +1228,17 @@
         await api('POST', '/api/user/' + u.id.id + '/userCredentialsEnabled?userCredentialsEnabled=' + on);
         show(adminsOk, on ? u.email + ' is unlocked and can sign in again.' : u.email + ' is disabled.');
         await loadAdmins();
+      } catch (e) {
+        if (!sessionLost(e)) show(adminsError, e.message);
+      }
+    }
+
+    async function signOutEverywhere(u) {
+      show(adminsError, ''); show(adminsOk, '');
+      try {
+        const ended = (await api('POST', '/api/user/' + u.id.id + '/logoutAll')).endedSessions;
+        show(adminsOk, ended ? u.email + ' is signed out everywhere (' + ended + (ended === 1 ? ' session).' : ' sessions).')
+          : u.email + ' was not signed in anywhere.');
       } catch (e) {
         if (!sessionLost(e)) show(adminsError, e.message);
       }
@@ -1348,10 +1360,13 @@
     const out = $('#logout');
     if (out) out.addEventListener('click', logout);
     const page = pages[document.body.dataset.page];
-    if (page) {
-      Promise.resolve(page())
-        .catch((e) => toast(e && e.message ? e.message : 'Something went wrong.'))
-        .finally(() => { document.body.dataset.ready = '1'; });
-    }
+    // The page wires its controls before its first await; the ones marked data-wired come
+    // disabled in the HTML and are enabled only now, so that a click made before the script ran
+    // is never silently lost.
+    const running = new Promise((resolve) => { resolve(page ? page() : undefined); });
+    $$('[data-wired]').forEach((el) => { el.disabled = false; });
+    running
+      .catch((e) => toast(e && e.message ? e.message : 'Something went wrong.'))
+      .finally(() => { document.body.dataset.ready = '1'; });
   });
 })();
