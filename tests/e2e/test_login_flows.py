@@ -18,6 +18,7 @@ from tests.twofa_helpers import save_platform
 
 EMAIL = "user@example.com"
 PASSWORD = "user-Pa55word"
+ENFORCED = {"enforceTwoFa": True, "enforcedUsersFilter": {"type": "ALL_USERS"}}
 
 
 def _user(container: Any, client: Any, sysadmin_headers: Any, **platform: Any) -> None:
@@ -261,13 +262,7 @@ def test_backup_code_works_once(
 def test_forced_setup_with_an_email_code(
     page: Page, container: Any, client: Any, sysadmin_headers: Any
 ) -> None:
-    _user(
-        container,
-        client,
-        sysadmin_headers,
-        enforceTwoFa=True,
-        enforcedUsersFilter={"type": "ALL_USERS"},
-    )
+    _user(container, client, sysadmin_headers, **ENFORCED)
     sign_in(page, EMAIL, PASSWORD)
     expect(page).to_have_url(re.compile(r"/login/force-mfa$"))
     expect(
@@ -345,13 +340,7 @@ def test_seeing_where_one_is_signed_in_and_ending_one_sign_in(
 def test_forced_setup_can_be_cancelled_when_its_methods_fail_to_load(
     page: Page, container: Any, client: Any, sysadmin_headers: Any
 ) -> None:
-    _user(
-        container,
-        client,
-        sysadmin_headers,
-        enforceTwoFa=True,
-        enforcedUsersFilter={"type": "ALL_USERS"},
-    )
+    _user(container, client, sysadmin_headers, **ENFORCED)
     page.route("**/api/2fa/providers", lambda route: route.fulfill(status=503, body="unavailable"))
     sign_in(page, EMAIL, PASSWORD)
     expect(page).to_have_url(re.compile(r"/login/force-mfa$"))

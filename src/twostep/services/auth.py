@@ -225,17 +225,22 @@ def refresh(c: Container, refresh_token: str) -> dict[str, str]:
     return pair
 
 
+def _audit_logout(conn: Any, user_id: uuid.UUID, client: Client, **details: Any) -> None:
+    """LOGOUT on the user's audit trail, in the transaction that ended their sessions."""
+    row = users_repo.by_id(conn, user_id)
+    if row is not None:
+        audit.record_user_event(
+            conn, row, "LOGOUT", login_data(client.address, client.user_agent, **details)
+        )
+
+
 def logout(
     c: Container, *, user_id: uuid.UUID, session_id: uuid.UUID | None, client: Client
 ) -> None:
     with c.db.transaction() as conn:
         if session_id is not None:
             c.tokens.revoke_session(conn, session_id)
-        row = users_repo.by_id(conn, user_id)
-        if row is not None:
-            audit.record_user_event(
-                conn, row, "LOGOUT", login_data(client.address, client.user_agent)
-            )
+        _audit_logout(conn, user_id, client)
 
 
 def logout_others(
@@ -247,14 +252,7 @@ def logout_others(
         return 0
     with c.db.transaction() as conn:
         ended = c.tokens.revoke_others(conn, user_id, session_id)
-        row = users_repo.by_id(conn, user_id)
-        if row is not None:
-            audit.record_user_event(
-                conn,
-                row,
-                "LOGOUT",
-                login_data(client.address, client.user_agent, otherSessionsEnded=ended),
-            )
+        _audit_logout(conn, user_id, client, otherSessionsEnded=ended)
     return ended
 
 
@@ -271,14 +269,7 @@ def end_sign_in(c: Container, *, user_id: uuid.UUID, sign_in: uuid.UUID, client:
         ended = c.tokens.end_sign_in(conn, user_id, sign_in)
         if not ended:
             raise NotFound("Requested item wasn't found!")
-        row = users_repo.by_id(conn, user_id)
-        if row is not None:
-            audit.record_user_event(
-                conn,
-                row,
-                "LOGOUT",
-                login_data(client.address, client.user_agent, signInEnded=str(sign_in)),
-            )
+        _audit_logout(conn, user_id, client, signInEnded=str(sign_in))
     return ended
 
 
