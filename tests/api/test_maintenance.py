@@ -38,3 +38,26 @@ def test_purge_removes_old_rows(container, client) -> None:  # type: ignore[no-u
     run_once(container)
     with container.db.read() as conn:
         assert conn.execute(select(func.count()).select_from(t.auth_session)).scalar_one() == 0
+
+
+def test_purge_keeps_the_first_session_of_a_sign_in_that_is_still_refreshed(container, client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The first session dates the sign-in: were it purged while the sign-in lives on, the
+    sign-in would lose its age and its origin (and with a maximum age, end early)."""
+    monkeypatch.setattr(container.tokens, "sign_in_max_age", 30 * 24 * 3600)
+    create_user(container, EMAIL, PASSWORD)
+    pair = client.post("/api/auth/login", json={"username": EMAIL, "password": PASSWORD}).json()
+    first = container.tokens.decode(pair["token"]).session_id
+    pair = client.post("/api/auth/token", json={"refreshToken": pair["refreshToken"]}).json()
+    with container.db.transaction() as conn:  # the first session expired ten days ago
+        conn.execute(
+            update(t.auth_session)
+            .where(t.auth_session.c.id == first)
+            .values(expires_at=now_ms() - 10 * 24 * 3600 * 1000)
+        )
+    run_once(container)
+    with container.db.read() as conn:
+        assert conn.execute(select(t.auth_session.c.id).where(t.auth_session.c.id == first)).first()
+    r = client.post("/api/auth/token", json={"refreshToken": pair["refreshToken"]})
+    assert r.status_code == 200, r.text  # still dated, so still within its 30 days
+    sign_ins = client.get("/api/auth/sessions", headers={"X-Authorization": "Bearer " + r.json()["token"]}).json()
+    assert len(sign_ins) == 1 and sign_ins[0]["ip"] == "testclient"

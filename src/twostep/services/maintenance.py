@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 
 from twostep.bootstrap import Container
 from twostep.domain.ids import now_ms
@@ -53,8 +53,12 @@ def notify_expired_attempts(c: Container) -> int:
 
 def purge(c: Container) -> None:
     now = now_ms()
+    s, member = t.auth_session, t.auth_session.alias("member")
+    # A sign-in's first session dates it (recent sign-in, maximum age) and says where it came
+    # from: it stays while any session refreshed from it is still around.
+    heads_live_family = exists().where(member.c.family_id == s.c.id, member.c.expires_at >= now - KEEP_MS)
     with c.db.transaction() as conn:
-        conn.execute(delete(t.auth_session).where(t.auth_session.c.expires_at < now - KEEP_MS))
+        conn.execute(delete(s).where(s.c.expires_at < now - KEEP_MS, ~heads_live_family))
         conn.execute(
             delete(t.login_attempt).where(
                 t.login_attempt.c.expires_at < now - KEEP_MS, t.login_attempt.c.state != "ACTIVE"
