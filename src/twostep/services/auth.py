@@ -33,6 +33,9 @@ from twostep.services.tokens import SignIn
 from twostep.storage import tables as t
 
 INVALID = "Invalid username or password"
+# NIST SP 800-63B-4 3.2.2: at most 100 consecutive failed password attempts per account, whatever
+# the security settings say (ThingsBoard's "no limit", null or 0, and anything above 100 mean 100).
+PASSWORD_FAILURES_CAP = 100
 LOCKED = "User account is locked due to security policy"
 NOT_ACTIVE = "User account is not active"
 
@@ -75,13 +78,12 @@ def login(c: Container, *, username: str, password: str, client: Client) -> dict
     settings = settings_store.security_from_value(stored)
     # Outside any transaction: the hash is the slow part and must not hold a lock.
     password_ok = c.passwords.verify(row.password_hash if row else None, password)
-    max_attempts = settings.get("maxFailedLoginAttempts")
     if row is None:
-        _unknown_user_failure(c, username, max_attempts)
+        _unknown_user_failure(c, username, failure_limit(settings))
         raise AuthenticationFailed(INVALID)
     data = login_data(client.address, client.user_agent)
     if not password_ok:
-        _password_failure(c, row, settings, data)  # raises
+        raise AuthenticationFailed(_password_failure(c, row, settings, data))
     # Account state is revealed only to someone who knows the password (no enumeration).
     if not row.enabled:
         _audit_failure(c, row, data, NOT_ACTIVE)
@@ -118,18 +120,27 @@ def login(c: Container, *, username: str, password: str, client: Client) -> dict
     )
 
 
-def _unknown_user_failure(c: Container, username: str, max_attempts: Any) -> None:
+def failure_limit(settings: dict[str, Any]) -> int:
+    """Consecutive wrong passwords after which an account locks."""
+    configured = settings.get("maxFailedLoginAttempts")
+    if isinstance(configured, int) and 0 < configured <= PASSWORD_FAILURES_CAP:
+        return configured
+    return PASSWORD_FAILURES_CAP
+
+
+def _unknown_user_failure(c: Container, username: str, max_attempts: int) -> None:
     """Unknown users lock out like known ones, so the lockout message reveals nothing."""
-    if isinstance(max_attempts, int) and max_attempts > 0:
-        key = "login-unknown:" + c.codes.hash(username, scope="login-unknown")[:32]
-        if not c.limiter.hit(key, capacity=max_attempts, period_s=86_400):
-            raise AuthenticationFailed(LOCKED)
+    key = "login-unknown:" + c.codes.hash(username, scope="login-unknown")[:32]
+    if not c.limiter.hit(key, capacity=max_attempts, period_s=86_400):
+        raise AuthenticationFailed(LOCKED)
 
 
 def _password_failure(
-    c: Container, row: Any, settings: dict[str, Any], data: dict[str, Any]
-) -> None:
-    max_attempts = settings.get("maxFailedLoginAttempts")
+    c: Container, row: Any, settings: dict[str, Any], data: dict[str, Any], action: str = "LOGIN"
+) -> str:
+    """Counts a wrong password (at login, or as the current password of a change) and locks the
+    account past the limit; the message to answer with."""
+    max_attempts = failure_limit(settings)
     with c.db.transaction() as conn:
         failures = conn.execute(
             update(t.user_credentials)
@@ -137,13 +148,8 @@ def _password_failure(
             .values(failed_login_attempts=t.user_credentials.c.failed_login_attempts + 1)
             .returning(t.user_credentials.c.failed_login_attempts)
         ).scalar_one()
-        locked_now = (
-            isinstance(max_attempts, int)
-            and max_attempts > 0
-            and failures > max_attempts
-            and row.enabled
-        )
-        if isinstance(max_attempts, int) and max_attempts > 0 and failures > max_attempts:
+        locked_now = failures > max_attempts and row.enabled
+        if failures > max_attempts:
             if locked_now:
                 conn.execute(
                     update(t.user_credentials)
@@ -152,14 +158,14 @@ def _password_failure(
                 )
                 c.tokens.revoke_user(conn, row.id)
                 audit.record_user_event(conn, row, "LOCKOUT", data)
-            audit.record_user_event(conn, row, "LOGIN", data, failure=LOCKED)
+            audit.record_user_event(conn, row, action, data, failure=LOCKED)
             message = LOCKED
         else:
-            audit.record_user_event(conn, row, "LOGIN", data, failure=INVALID)
+            audit.record_user_event(conn, row, action, data, failure=INVALID)
             message = INVALID
     if locked_now:
         _notify_lockout(c, row.email, settings, max_attempts)
-    raise AuthenticationFailed(message)
+    return message
 
 
 def _notify_lockout(c: Container, email: str, settings: dict[str, Any], max_attempts: Any) -> None:
@@ -280,14 +286,23 @@ def change_password(
     session_id: uuid.UUID | None,
     current: str,
     new: str,
+    client: Client,
+    base_url: str,
 ) -> dict[str, str]:
     """Every session of the user ends; the caller gets a new pair that continues its own sign-in
-    (the password alone is not the second factor, so it does not make the sign-in recent)."""
+    (the password alone is not the second factor, so it does not make the sign-in recent). A
+    wrong current password counts as a failed login (a stolen session must not become a way to
+    guess the password); the owner is told of the change."""
     with c.db.read() as conn:
         row = users_repo.by_id(conn, user_id)
         settings = settings_store.security_settings(conn)
         sign_in = c.tokens.sign_in_of(conn, session_id)
-    if row is None or not c.passwords.verify(row.password_hash, current):
+    if row is None:
+        raise BadRequest("Current password doesn't match!")
+    data = login_data(client.address, client.user_agent)
+    if not c.passwords.verify(row.password_hash, current):
+        if _password_failure(c, row, settings, data, "CREDENTIALS_UPDATED") == LOCKED:
+            raise AuthenticationFailed(LOCKED)
         raise BadRequest("Current password doesn't match!")
     _check_new_password(c, settings, new, row.password_history, row.email)
     if c.passwords.verify(row.password_hash, new):
@@ -296,12 +311,15 @@ def change_password(
     with c.db.transaction() as conn:
         credentials.store_password(conn, user_id, new_hash, row.password_history, now_ms())
         c.tokens.revoke_user(conn, user_id)
-        return c.tokens.issue_pair(
+        audit.record_user_event(conn, row, "CREDENTIALS_UPDATED", {**data, "password": "changed"})
+        pair = c.tokens.issue_pair(
             users_repo.identity(row),
             conn=conn,
             family_id=sign_in.family if sign_in else None,
             signed_in_at=sign_in.began if sign_in else None,
         )
+    twofa_notify.password_changed(c, row, client, f"{base_url}/login/resetPasswordRequest")
+    return pair
 
 
 def _check_new_password(

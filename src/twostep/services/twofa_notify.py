@@ -97,6 +97,22 @@ def changed(c: Container, user: Any, change: str, client: Any) -> None:
     )
 
 
+def password_changed(c: Container, user: Any, client: Any, reset_link: str) -> None:
+    agent = describe(getattr(client, "user_agent", None))
+    best_effort_email(
+        c,
+        user.email,
+        "password_changed",
+        {
+            "user_email": user.email,
+            "time": _when(),
+            "client_address": getattr(client, "address", "unknown"),
+            "browser": agent["browser"],
+            "reset_link": reset_link,
+        },
+    )
+
+
 def failed_second_step(
     c: Container, user: Any, *, client_address: str, user_agent: str | None, reason: str
 ) -> None:

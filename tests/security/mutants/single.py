@@ -602,6 +602,26 @@ mut(
 )
 
 
+mut(
+    "password-failure-cap",
+    "no limit in the settings still locks after 100 wrong passwords",
+    "services/auth.py",
+    "        return configured\n    return PASSWORD_FAILURES_CAP\n",
+    "        return configured\n    return 10**9\n",
+    S + "test_password_guessing.py",
+)
+
+mut(
+    "change-password-counts",
+    "a wrong current password on a change counts as a failed login",
+    "services/auth.py",
+    '        if _password_failure(c, row, settings, data, "CREDENTIALS_UPDATED") == LOCKED:\n'
+    "            raise AuthenticationFailed(LOCKED)\n",
+    "",
+    S + "test_password_guessing.py",
+)
+
+
 def main(only):
     results = []
     for m in M:

@@ -148,7 +148,7 @@ def current_user(principal: AnyUser, container: ContainerDep) -> dict[str, Any]:
 
 @router.post("/api/auth/changePassword")
 def change_password(
-    principal: AnyUser, container: ContainerDep, body: Any = Body(None)
+    request: Request, principal: AnyUser, container: ContainerDep, body: Any = Body(None)
 ) -> dict[str, str]:
     current, new = required_strings(body, "currentPassword", "newPassword")
     return auth.change_password(
@@ -157,6 +157,8 @@ def change_password(
         session_id=principal.claims.session_id,
         current=current,
         new=new,
+        client=_client(client_info(request)),
+        base_url=base_url(request),
     )
 
 

@@ -115,6 +115,8 @@ def change_password(
         session_id=principal.claims.session_id,
         current=current,
         new=new,
+        client=_client(request),
+        base_url=base_url(request),
     )
     return _session_answer(request, pair)
 
