@@ -81,36 +81,24 @@ def _when() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
 
-def changed(c: Container, user: Any, change: str, client: Any) -> None:
+def _account_change(c: Container, user: Any, template: str, client: Any, **extra: Any) -> None:
+    """Tell the owner that their sign-in details changed, and from where."""
     agent = describe(getattr(client, "user_agent", None))
-    best_effort_email(
-        c,
-        user.email,
-        "twofa_changed",
-        {
-            "user_email": user.email,
-            "change": change,
-            "time": _when(),
-            "client_address": getattr(client, "address", "unknown"),
-            "browser": agent["browser"],
-        },
-    )
+    context = {
+        "user_email": user.email,
+        "time": _when(),
+        "client_address": getattr(client, "address", "unknown"),
+        "browser": agent["browser"],
+    }
+    best_effort_email(c, user.email, template, {**context, **extra})
+
+
+def changed(c: Container, user: Any, change: str, client: Any) -> None:
+    _account_change(c, user, "twofa_changed", client, change=change)
 
 
 def password_changed(c: Container, user: Any, client: Any, reset_link: str) -> None:
-    agent = describe(getattr(client, "user_agent", None))
-    best_effort_email(
-        c,
-        user.email,
-        "password_changed",
-        {
-            "user_email": user.email,
-            "time": _when(),
-            "client_address": getattr(client, "address", "unknown"),
-            "browser": agent["browser"],
-            "reset_link": reset_link,
-        },
-    )
+    _account_change(c, user, "password_changed", client, reset_link=reset_link)
 
 
 def failed_second_step(
