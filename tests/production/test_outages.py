@@ -193,8 +193,13 @@ def test_postgresql_connections_dropped_then_refused_fail_closed_and_recover(
         # 2. The database refuses connections: every check is 503, readiness says so.
         load.phase = "going-down"
         pg_admin(f'ALTER DATABASE "{cluster.db_name}" ALLOW_CONNECTIONS false')
-        pg_admin(terminate)
+        # A connection whose start-up passed the check just before the ALTER shows up in
+        # pg_stat_activity only a moment later: terminate until none is left.
+        deadline = time.time() + 10
+        while pg_admin(terminate) and time.time() < deadline:
+            time.sleep(0.05)
         time.sleep(0.3)  # requests that began before the cut finish (or fail) first
+        assert not pg_admin(terminate), "a connection to the database survived the cut"
         load.phase = "outage"  # every pooled connection is gone and no new one is accepted
         time.sleep(1.0)
         for target in (url, other):
