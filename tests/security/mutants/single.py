@@ -352,7 +352,7 @@ mut(
     "unknown-lockout",
     "unknown users lock out like known ones",
     "services/auth.py",
-    "        _unknown_user_failure(c, username, max_attempts)\n",
+    "        _unknown_user_failure(c, username, failure_limit(settings))\n",
     "",
     S + "test_enumeration.py",
 )
@@ -360,8 +360,8 @@ mut(
     "state-after-password",
     "account state told only after the password",
     "services/auth.py",
-    '    max_attempts = settings.get("maxFailedLoginAttempts")\n    if row is None:',
-    '    max_attempts = settings.get("maxFailedLoginAttempts")\n    if row is not None and not row.enabled:\n        raise AuthenticationFailed(NOT_ACTIVE)\n    if row is None:',
+    '    password_ok = c.passwords.verify(row.password_hash if row else None, password)\n    if row is None:',
+    '    password_ok = c.passwords.verify(row.password_hash if row else None, password)\n    if row is not None and not row.enabled:\n        raise AuthenticationFailed(NOT_ACTIVE)\n    if row is None:',
     S + "test_enumeration.py",
 )
 mut(
