@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 
 def _version(family: str, *parts: str | None) -> str:
@@ -11,12 +12,17 @@ def _version(family: str, *parts: str | None) -> str:
 
 
 @lru_cache(maxsize=512)
+def _parsed(user_agent: str) -> Any:
+    from ua_parser import parse  # imported lazily: its regex table is large
+
+    return parse(user_agent[:512])
+
+
+@lru_cache(maxsize=512)  # on every login and check (the audit entry): kept as computed
 def describe(user_agent: str | None) -> dict[str, str]:
     if not user_agent:
         return {"browser": "Unknown", "os": "Unknown", "device": "Unknown"}
-    from ua_parser import parse  # imported lazily: its regex table is large
-
-    result = parse(user_agent[:512])
+    result = _parsed(user_agent)
     ua, os_, device = result.user_agent, result.os, result.device
     return {
         "browser": _version(ua.family, ua.major, ua.minor, ua.patch) if ua else "Other",
@@ -25,14 +31,11 @@ def describe(user_agent: str | None) -> dict[str, str]:
     }
 
 
-@lru_cache(maxsize=512)
 def device_name(user_agent: str | None) -> str:
     """A name a person recognises ("Firefox on Windows"), else the header itself, shortened."""
     if not user_agent:
         return "Unknown device"
-    from ua_parser import parse
-
-    result = parse(user_agent[:512])
+    result = _parsed(user_agent)
     browser = result.user_agent.family if result.user_agent else None
     system = result.os.family if result.os else None
     if browser and system:

@@ -261,11 +261,8 @@ class TokenService:
     @staticmethod
     def family_of(conn: Connection, session_id: uuid.UUID | None) -> uuid.UUID | None:
         """The family (the sign-in) a session belongs to."""
-        if session_id is None:
-            return None
-        return conn.execute(  # type: ignore[no-any-return]
-            select(_FAMILY).where(t.auth_session.c.id == session_id)
-        ).scalar()
+        sign_in = TokenService.sign_in_of(conn, session_id)
+        return sign_in.family if sign_in is not None else None
 
     def authenticated_at(self, session_id: uuid.UUID | None) -> int | None:
         """When the sign-in behind a session happened (ms): the creation of the first session of
@@ -307,10 +304,10 @@ class TokenService:
         now = now_ms()
         s_ = t.auth_session.c
         with self._db.transaction() as conn:
-            row = conn.execute(select(s_.family_id, s_.expires_at).where(s_.id == session_id)).first()
-            if row is None:
+            sign_in = self.sign_in_of(conn, session_id)
+            if sign_in is None:
                 return None
-            began = self.sign_in_of(conn, session_id).began
+            began = sign_in.began
             if self.sign_in_max_age and (
                 began is None or now - began >= self.sign_in_max_age * 1000
             ):
@@ -321,12 +318,9 @@ class TokenService:
                 .values(revoked=True)
             ).rowcount
             if won != 1:
-                if row.family_id is not None:
-                    conn.execute(update(t.auth_session).where(s_.family_id == row.family_id).values(revoked=True))
+                conn.execute(update(t.auth_session).where(_FAMILY == sign_in.family).values(revoked=True))
                 return None
-            return self.issue_pair(
-                user, conn=conn, family_id=row.family_id or session_id, signed_in_at=began
-            )
+            return self.issue_pair(user, conn=conn, family_id=sign_in.family, signed_in_at=began)
 
     @staticmethod
     def sign_ins(conn: Connection, user_id: uuid.UUID, current: uuid.UUID | None) -> list[SignIn]:
