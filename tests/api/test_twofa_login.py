@@ -181,7 +181,7 @@ def test_lockout_after_max_failures_across_fresh_logins(container, client, user)
     r = check(client, last_pv, "TOTP", oathtool(user["secret"]))
     assert r.status_code == 401
     r = client.post("/api/auth/login", json={"username": EMAIL, "password": PASSWORD})
-    assert r.status_code == 401 and r.json()["message"] == "User account is not active"
+    assert r.status_code == 401 and r.json()["message"] == "Invalid username or password"
     # Lockout is audited.
     admin = full_headers(client, "sysadmin@thingsboard.org", "sysadmin-Pa55word")
     del admin

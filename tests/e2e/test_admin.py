@@ -156,7 +156,7 @@ def test_lockout_then_unlock_and_2fa_reset_by_the_sysadmin(
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_text("User account is not active.")).to_be_visible()
+    expect(page.get_by_text("Invalid username or password.")).to_be_visible()
 
     # The sysadmin unlocks the user from the tenant's administrator list.
     sign_in_sysadmin(page)

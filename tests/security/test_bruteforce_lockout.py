@@ -20,7 +20,7 @@ from tests.security.helpers import (
     INCORRECT,
     LOCKED,
     MAX_FAILURES,
-    NOT_ACTIVE,
+    INVALID,
     Account,
     check,
     credentials_row,
@@ -58,7 +58,7 @@ def _assert_locked_out(client, victim: Account, pv, provider: str, correct: str)
     r = check(client, pv, provider, correct)
     assert r.status_code == 401, r.text  # the correct code no longer helps
     r = client.post("/api/auth/login", json={"username": victim.email, "password": victim.password})
-    assert (r.status_code, r.json()["message"]) == (401, NOT_ACTIVE)
+    assert (r.status_code, r.json()["message"]) == (401, INVALID)  # as a wrong password: no oracle
 
 
 # -- A1 ------------------------------------------------------------------------------------------

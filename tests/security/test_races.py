@@ -107,4 +107,4 @@ def test_parallel_wrong_codes_never_exceed_the_limit(container, client, live_ser
     assert statuses.count(400) <= 4, statuses
     assert 200 not in statuses or oathtool(secret) in {f"{i:06d}" for i in range(30)}
     r = client.post("/api/auth/login", json={"username": EMAIL, "password": PASSWORD})
-    assert r.status_code == 401 and r.json()["message"] == "User account is not active"
+    assert r.status_code == 401 and r.json()["message"] == "Invalid username or password"

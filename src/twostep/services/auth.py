@@ -22,7 +22,7 @@ from twostep.services import (
     audit,
     credentials,
     settings_store,
-    twofa_login,
+    sign_in,
     twofa_notify,
     twofa_settings,
     twofa_store,
@@ -82,12 +82,10 @@ def login(c: Container, *, username: str, password: str, client: Client) -> dict
         _unknown_user_failure(c, username, failure_limit(settings))
         raise AuthenticationFailed(INVALID)
     data = login_data(client.address, client.user_agent)
-    if not password_ok:
-        raise AuthenticationFailed(_password_failure(c, row, settings, data))
-    # Account state is revealed only to someone who knows the password (no enumeration).
-    if not row.enabled:
-        _audit_failure(c, row, data, NOT_ACTIVE)
-        raise AuthenticationFailed(NOT_ACTIVE)
+    # Once an account is locked or disabled, the right password is answered as a wrong one (and
+    # counted like one): the answer and the work behind it must not tell whether it was right.
+    if not password_ok or not row.enabled:
+        raise AuthenticationFailed(_password_failure(c, row, settings, data, right=password_ok))
     policy = settings["passwordPolicy"]
     if policy.get("forceUserToResetPasswordIfNotValid") and _policy_problems(policy, password):
         raise PasswordViolation(
@@ -102,22 +100,24 @@ def login(c: Container, *, username: str, password: str, client: Client) -> dict
         token = _issue_reset_token(c, row.id, settings)
         raise CredentialsExpired("User password expired!", token)
     # A correct password resets the password failure count (never the 2FA one), and upgrades a
-    # hash made with older argon2 parameters; nothing to write when neither applies.
+    # hash made with older argon2 parameters: written by the transaction that issues the tokens.
     values: dict[str, Any] = {}
     if row.failed_login_attempts:
         values["failed_login_attempts"] = 0
     if c.passwords.needs_rehash(row.password_hash):
         values["password_hash"] = c.passwords.hash(password)
-    if values:
-        with c.db.single() as conn:
-            conn.execute(
-                update(t.user_credentials)
-                .where(t.user_credentials.c.user_id == row.id)
-                .values(**values)
-            )
-    return twofa_login.after_password(
-        c, row, client, twofa_settings.from_value(row.twofa_settings), twofa_store.joined_rows(found)
-    )
+    try:
+        return sign_in.admit(
+            c,
+            row,
+            client,
+            twofa_settings.from_value(row.twofa_settings),
+            twofa_store.joined_rows(found),
+            **values,
+        )
+    except sign_in.AccountClosed:
+        # Locked or disabled while the password was being checked: the lock won.
+        raise AuthenticationFailed(_password_failure(c, row, settings, data, right=True)) from None
 
 
 def failure_limit(settings: dict[str, Any]) -> int:
@@ -136,33 +136,39 @@ def _unknown_user_failure(c: Container, username: str, max_attempts: int) -> Non
 
 
 def _password_failure(
-    c: Container, row: Any, settings: dict[str, Any], data: dict[str, Any], action: str = "LOGIN"
+    c: Container,
+    row: Any,
+    settings: dict[str, Any],
+    data: dict[str, Any],
+    action: str = "LOGIN",
+    *,
+    right: bool = False,
 ) -> str:
-    """Counts a wrong password (at login, or as the current password of a change) and locks the
-    account past the limit; the message to answer with."""
+    """Counts a failed password (a wrong one at login or as the current password of a change, or
+    any password of a disabled account) and locks the account past the limit; the message to
+    answer with, which depends only on the count. The audit trail (for administrators) tells a
+    right password on a disabled account apart."""
     max_attempts = failure_limit(settings)
     with c.db.transaction() as conn:
-        failures = conn.execute(
+        failures, enabled = conn.execute(
             update(t.user_credentials)
             .where(t.user_credentials.c.user_id == row.id)
             .values(failed_login_attempts=t.user_credentials.c.failed_login_attempts + 1)
-            .returning(t.user_credentials.c.failed_login_attempts)
-        ).scalar_one()
-        locked_now = failures > max_attempts and row.enabled
-        if failures > max_attempts:
-            if locked_now:
-                conn.execute(
-                    update(t.user_credentials)
-                    .where(t.user_credentials.c.user_id == row.id)
-                    .values(enabled=False)
-                )
-                c.tokens.revoke_user(conn, row.id)
-                audit.record_user_event(conn, row, "LOCKOUT", data)
-            audit.record_user_event(conn, row, action, data, failure=LOCKED)
-            message = LOCKED
-        else:
-            audit.record_user_event(conn, row, action, data, failure=INVALID)
-            message = INVALID
+            .returning(
+                t.user_credentials.c.failed_login_attempts, t.user_credentials.c.enabled
+            )
+        ).one()
+        locked_now = failures > max_attempts and enabled
+        message = LOCKED if failures > max_attempts else INVALID
+        if locked_now:
+            conn.execute(
+                update(t.user_credentials)
+                .where(t.user_credentials.c.user_id == row.id)
+                .values(enabled=False)
+            )
+            c.tokens.revoke_user(conn, row.id)
+            audit.record_user_event(conn, row, "LOCKOUT", data)
+        audit.record_user_event(conn, row, action, data, failure=NOT_ACTIVE if right else message)
     if locked_now:
         _notify_lockout(c, row.email, settings, max_attempts)
     return message
@@ -175,11 +181,6 @@ def _notify_lockout(c: Container, email: str, settings: dict[str, Any], max_atte
         "account_lockout",
         {"locked_account": email, "max_attempts": max_attempts},
     )
-
-
-def _audit_failure(c: Container, row: Any, data: dict[str, Any], message: str) -> None:
-    with c.db.transaction() as conn:
-        audit.record_user_event(conn, row, "LOGIN", data, failure=message)
 
 
 def _issue_reset_token(c: Container, user_id: uuid.UUID, settings: dict[str, Any]) -> str:
@@ -195,21 +196,6 @@ def _issue_reset_token(c: Container, user_id: uuid.UUID, settings: dict[str, Any
             )
         )
     return token
-
-
-def full_login(c: Container, row: Any, client: Client, **audit_extra: Any) -> dict[str, str]:
-    """Issue the normal token pair, record LOGIN and lastLoginTs."""
-    with c.db.transaction() as conn:
-        pair = c.tokens.issue_pair(users_repo.identity(row), conn=conn, client=client)
-        conn.execute(
-            update(t.user_credentials)
-            .where(t.user_credentials.c.user_id == row.id)
-            .values(last_login_ts=now_ms())
-        )
-        audit.record_user_event(
-            conn, row, "LOGIN", login_data(client.address, client.user_agent, **audit_extra)
-        )
-    return pair
 
 
 def refresh(c: Container, refresh_token: str) -> dict[str, str]:
@@ -397,7 +383,10 @@ def activate(
         twofa_notify.best_effort_email(
             c, row.email, "account_activated", {"login_link": f"{base_url}/login"}
         )
-    return twofa_login.after_activation(c, row, client)
+    try:
+        return sign_in.after_activation(c, row, client)
+    except sign_in.AccountClosed:
+        raise AuthenticationFailed(NOT_ACTIVE) from None
 
 
 def request_password_reset(c: Container, *, email: str, base_url: str) -> None:

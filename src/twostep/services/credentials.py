@@ -87,5 +87,29 @@ def store_password(
     conn.execute(
         update(t.user_credentials)
         .where(t.user_credentials.c.user_id == user_id)
-        .values(password_hash=password_hash, password_set_time=now, password_history=entries)
+        .values(
+            password_hash=password_hash,
+            password_set_time=now,
+            password_history=entries,
+            # A reset link issued before the change must not undo it.
+            reset_token_hash=None,
+            reset_token_exp=None,
+        )
     )
+
+
+def email_changed(c: Container, conn: Connection, user_id: uuid.UUID, ttl_hours: int) -> None:
+    """Links mailed to the old address end: the password-reset link, and an activation link
+    (a not yet activated user gets a new one, to be sent to the new address)."""
+    row = conn.execute(
+        select(t.user_credentials.c.enabled, t.user_credentials.c.activate_token_enc).where(
+            t.user_credentials.c.user_id == user_id
+        )
+    ).first()
+    conn.execute(
+        update(t.user_credentials)
+        .where(t.user_credentials.c.user_id == user_id)
+        .values(reset_token_hash=None, reset_token_exp=None)
+    )
+    if row is not None and not row.enabled and row.activate_token_enc is not None:
+        issue_activation_token(c, conn, user_id, ttl_hours)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import jwt
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from twostep.domain.authority import Authority
 from twostep.domain.errors import AuthenticationFailed, TokenExpired
@@ -22,6 +22,17 @@ from twostep.storage.db import Database
 
 ALGORITHM = "HS512"
 _NEW_SESSION = t.auth_session.insert()
+# A session is live only while its user's credentials are enabled too: a second layer behind the
+# revocation that every lockout and disabling does.
+_SESSION_LIVENESS = (
+    select(t.auth_session.c.revoked, t.auth_session.c.expires_at, t.user_credentials.c.enabled)
+    .select_from(
+        t.auth_session.join(
+            t.user_credentials, t.user_credentials.c.user_id == t.auth_session.c.user_id
+        )
+    )
+    .where(t.auth_session.c.id == bindparam("b_session"))
+)
 # The sign-in a session continues: its family, or the session itself when it began one.
 _FAMILY = func.coalesce(t.auth_session.c.family_id, t.auth_session.c.id)
 
@@ -276,12 +287,8 @@ class TokenService:
         if session_id is None:
             return False
         with self._db.read() as conn:
-            row = conn.execute(
-                select(t.auth_session.c.revoked, t.auth_session.c.expires_at).where(
-                    t.auth_session.c.id == session_id
-                )
-            ).first()
-        return row is not None and not row.revoked and row.expires_at > now_ms()
+            row = conn.execute(_SESSION_LIVENESS, {"b_session": session_id}).first()
+        return row is not None and not row.revoked and row.expires_at > now_ms() and row.enabled
 
     # -- revoking -------------------------------------------------------------------------------
 
@@ -295,6 +302,9 @@ class TokenService:
         if family is not None:
             condition = condition | (t.auth_session.c.family_id == family)
         conn.execute(update(t.auth_session).where(condition).values(revoked=True))
+        conn.execute(
+            delete(t.twofa_pending).where(t.twofa_pending.c.owner == sign_in_owner(family or session_id))
+        )
 
     def rotate(self, session_id: uuid.UUID | None, user: UserIdentity) -> dict[str, str] | None:
         """Exchange a refresh token once: its session ends and a new pair joins the family. A
@@ -304,6 +314,10 @@ class TokenService:
         now = now_ms()
         s_ = t.auth_session.c
         with self._db.transaction() as conn:
+            # The user's credentials row first: a lockout or disabling that committed before this
+            # refresh wins (they lock the same row, and end every session in their transaction).
+            if not lock_credentials(conn, user.id):
+                raise AuthenticationFailed("User account is not active")
             sign_in = self.sign_in_of(conn, session_id)
             if sign_in is None:
                 return None
@@ -347,8 +361,9 @@ class TokenService:
 
     @staticmethod
     def end_sign_in(conn: Connection, user_id: uuid.UUID, family: uuid.UUID) -> int:
-        """Every live session of one sign-in of the user; how many ended (0: none of theirs)."""
-        return conn.execute(  # type: ignore[no-any-return]
+        """Every live session of one sign-in of the user, and the enrollments it left pending; how
+        many sessions ended (0: none of theirs)."""
+        ended = conn.execute(
             update(t.auth_session)
             .where(
                 t.auth_session.c.user_id == user_id,
@@ -357,6 +372,9 @@ class TokenService:
             )
             .values(revoked=True)
         ).rowcount
+        if ended:
+            _drop_pending(conn, user_id, owner=sign_in_owner(family))
+        return ended  # type: ignore[no-any-return]
 
     @staticmethod
     def revoke_others(conn: Connection, user_id: uuid.UUID, session_id: uuid.UUID) -> int:
@@ -369,15 +387,65 @@ class TokenService:
 
     @staticmethod
     def revoke_user(conn, user_id: uuid.UUID, *, keep_family: uuid.UUID | None = None) -> int:  # type: ignore[no-untyped-def]
-        """All token pairs (but those of the sign-in `keep_family`, if given) and all pending
-        second steps of the user; how many sessions ended."""
+        """All token pairs (but those of the sign-in `keep_family`, if given), all pending second
+        steps and configuration tokens, and every enrollment those sign-ins left pending; how many
+        sessions ended."""
         live = [t.auth_session.c.user_id == user_id, t.auth_session.c.revoked.is_(False)]
         if keep_family is not None:
             live.append(_FAMILY != keep_family)
         ended = conn.execute(update(t.auth_session).where(*live).values(revoked=True)).rowcount
-        conn.execute(
-            update(t.login_attempt)
-            .where(t.login_attempt.c.user_id == user_id, t.login_attempt.c.state == "ACTIVE")
-            .values(state="REVOKED")
-        )
+        end_login_attempts(conn, user_id)
+        _drop_pending(conn, user_id, keep=sign_in_owner(keep_family) if keep_family else None)
         return ended  # type: ignore[no-any-return]
+
+
+def sign_in_owner(family: uuid.UUID) -> str:
+    """How a pending enrollment names the sign-in (session family) that started it."""
+    return f"sign-in:{family}"
+
+
+def attempt_owner(attempt_id: uuid.UUID) -> str:
+    """How a pending enrollment names the configuration token (login attempt) that started it."""
+    return f"attempt:{attempt_id}"
+
+
+def end_login_attempts(
+    conn: Connection, user_id: uuid.UUID, *, keep: uuid.UUID | None = None
+) -> None:
+    """Every live pre-verification and configuration token of the user (but `keep`'s) ends,
+    with the enrollments they left pending."""
+    live = [t.login_attempt.c.user_id == user_id, t.login_attempt.c.state == "ACTIVE"]
+    if keep is not None:
+        live.append(t.login_attempt.c.id != keep)
+    conn.execute(update(t.login_attempt).where(*live).values(state="REVOKED"))
+    pending = [
+        t.twofa_pending.c.user_id == user_id,
+        t.twofa_pending.c.owner.like("attempt:%"),
+    ]
+    if keep is not None:
+        pending.append(t.twofa_pending.c.owner != attempt_owner(keep))
+    conn.execute(delete(t.twofa_pending).where(*pending))
+
+
+def _drop_pending(
+    conn: Connection, user_id: uuid.UUID, *, owner: str | None = None, keep: str | None = None
+) -> None:
+    """Enrollments the user left pending: one sign-in's (`owner`), or all but `keep`'s."""
+    condition = [t.twofa_pending.c.user_id == user_id]
+    if owner is not None:
+        condition.append(t.twofa_pending.c.owner == owner)
+    if keep is not None:
+        condition.append(t.twofa_pending.c.owner != keep)
+    conn.execute(delete(t.twofa_pending).where(*condition))
+
+
+def lock_credentials(conn: Connection, user_id: uuid.UUID) -> bool:
+    """Locks the user's credentials row (PostgreSQL; SQLite serialises writers) and reads whether
+    they are enabled: lockout, disabling, issuing and 2FA changes of a user queue on that row."""
+    return bool(
+        conn.execute(
+            select(t.user_credentials.c.enabled)
+            .where(t.user_credentials.c.user_id == user_id)
+            .with_for_update()
+        ).scalar()
+    )

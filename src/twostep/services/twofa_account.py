@@ -29,7 +29,17 @@ from twostep.domain.twofa.platform import PlatformSettings
 from twostep.domain.twofa.providers import ProviderType
 from twostep.providers import REGISTRY, delivered_code, totp
 from twostep.providers.base import Generated, Submitted
-from twostep.services import audit, twofa_notify, twofa_settings, twofa_store, users_repo
+from twostep.services import (
+    audit,
+    sign_in,
+    tokens,
+    twofa_guard,
+    twofa_notify,
+    twofa_settings,
+    twofa_store,
+    users_repo,
+)
+from twostep.services.tokens import Claims
 from twostep.storage import tables as t
 
 log = logging.getLogger("twostep.twofa")
@@ -98,9 +108,11 @@ def provider_types(c: Container) -> list[str]:
     return [p.value for p in settings.provider_types] if settings else []
 
 
-def generate(c: Container, user_id: uuid.UUID, provider: ProviderType) -> Generated:
-    """A new config template; the secret parts stay server-side as the pending state."""
+def generate(c: Container, claims: Claims, provider: ProviderType) -> Generated:
+    """A new config template; the secret parts stay server-side as the caller's pending state."""
+    user_id = claims.user_id
     with c.db.transaction() as conn:
+        owner = twofa_guard.begin_change(conn, claims)
         settings = _platform_provider(twofa_settings.load(conn), provider)
         user = users_repo.by_id(conn, user_id)
         result, pending = REGISTRY[provider].generate(
@@ -108,18 +120,30 @@ def generate(c: Container, user_id: uuid.UUID, provider: ProviderType) -> Genera
             settings=settings.provider(provider),  # type: ignore[arg-type]
         )
         if pending:
-            conn.execute(
-                delete(t.twofa_pending).where(
-                    t.twofa_pending.c.user_id == user_id,
-                    t.twofa_pending.c.provider_type == provider.value,
-                )
-            )
-            conn.execute(
-                t.twofa_pending.insert().values(
-                    user_id=user_id, provider_type=provider.value, created_time=now_ms(), **pending
-                )
-            )
+            _replace_pending(conn, user_id, provider, owner, pending)
     return result
+
+
+def _replace_pending(
+    conn: Connection, user_id: uuid.UUID, provider: ProviderType, owner: str, values: dict[str, Any]
+) -> None:
+    """The user's one pending enrollment of `provider` (a newer one replaces an older one, whoever
+    started it). Safe under concurrency: the caller holds the user's credentials row."""
+    conn.execute(
+        delete(t.twofa_pending).where(
+            t.twofa_pending.c.user_id == user_id,
+            t.twofa_pending.c.provider_type == provider.value,
+        )
+    )
+    conn.execute(
+        t.twofa_pending.insert().values(
+            user_id=user_id,
+            provider_type=provider.value,
+            created_time=now_ms(),
+            owner=owner,
+            **values,
+        )
+    )
 
 
 def _validate_target(body: Submitted) -> str:
@@ -136,8 +160,9 @@ def _validate_target(body: Submitted) -> str:
     return body.email
 
 
-def submit(c: Container, user_id: uuid.UUID, body: Submitted, client: Any) -> None:
+def submit(c: Container, claims: Claims, body: Submitted, client: Any) -> None:
     """SMS/EMAIL: send a setup code to the given address. TOTP and BACKUP_CODE: nothing to do."""
+    user_id = claims.user_id
     with c.db.read() as conn:
         settings = _platform_provider(twofa_settings.load(conn), body.type)
         user = users_repo.by_id(conn, user_id)
@@ -159,29 +184,26 @@ def submit(c: Container, user_id: uuid.UUID, body: Submitted, client: Any) -> No
     )
     # Stored only after the transport accepted the message: a failed send leaves nothing usable.
     with c.db.transaction() as conn:
-        conn.execute(
-            delete(t.twofa_pending).where(
-                t.twofa_pending.c.user_id == user_id,
-                t.twofa_pending.c.provider_type == body.type.value,
-            )
+        owner = twofa_guard.begin_change(conn, claims)
+        _replace_pending(
+            conn,
+            user_id,
+            body.type,
+            owner,
+            {
+                "target": target,
+                "code_hash": c.codes.hash(
+                    code, scope=delivered_code.setup_scope(user_id, body.type, target)
+                ),
+                "code_expires_at": now_ms() + lifetime * 1000,
+            },
         )
-        conn.execute(
-            t.twofa_pending.insert().values(
-                user_id=user_id,
-                provider_type=body.type.value,
-                created_time=now_ms(),
-                target=target,
-                code_hash=c.codes.hash(code, scope=delivered_code.setup_scope(user_id, body.type, target)),
-                code_expires_at=now_ms() + lifetime * 1000,
-            )
-        )
-
-
 
 
 def verify_and_save(
-    c: Container, user_id: uuid.UUID, body: Submitted, code: str | None, client: Any
+    c: Container, claims: Claims, body: Submitted, code: str | None, client: Any
 ) -> AccountView:
+    user_id = claims.user_id
     with c.db.read() as conn:
         settings = twofa_settings.load(conn)
         current = twofa_store.rows(conn, user_id)
@@ -200,11 +222,17 @@ def verify_and_save(
     ):
         raise TooManyRequests()
     with c.db.transaction() as conn:
+        owner = twofa_guard.begin_change(conn, claims)
         current = twofa_store.pruned_rows(conn, user_id, settings)
+        if any(r.provider_type == body.type.value for r in current):
+            raise BadRequest("2FA provider is already configured")
+        # Only what this sign-in started: another sign-in's pending state is not this one's to
+        # confirm (a stolen session's enrollment, an attacker's configuration token).
         pending = conn.execute(
             select(t.twofa_pending).where(
                 t.twofa_pending.c.user_id == user_id,
                 t.twofa_pending.c.provider_type == body.type.value,
+                t.twofa_pending.c.owner == owner,
             )
         ).first()
         values = _verified_values(c, user_id, body, code, pending)
@@ -244,6 +272,7 @@ def verify_and_save(
                     id=uuid.uuid4(), config_id=config_id, code_hash=digest
                 )
             )
+        twofa_guard.method_added(conn, claims)
         audit.record_user_event(
             conn, user, "CREDENTIALS_UPDATED", {"twoFa": f"{body.type.value} added"}
         )
@@ -283,11 +312,11 @@ def update_default(
 
 
 def delete_config(
-    c: Container, user_id: uuid.UUID, provider: ProviderType, client: Any
+    c: Container, claims: Claims, provider: ProviderType, client: Any
 ) -> AccountView:
-    from twostep.services.twofa_login import is_enforced
-
+    user_id = claims.user_id
     with c.db.transaction() as conn:
+        twofa_guard.begin_change(conn, claims)
         settings = twofa_settings.load(conn)
         current = twofa_store.pruned_rows(conn, user_id, settings)
         user = users_repo.by_id(conn, user_id)
@@ -295,11 +324,12 @@ def delete_config(
             raise BadRequest("2FA not configured")
         before = twofa_store.entries(current)
         after = account.remove(before, provider)
-        if not after and is_enforced(conn, settings, user):
+        if not after and sign_in.is_enforced(conn, settings, user):
             raise BadRequest("At least one 2FA provider is required")
         twofa_store.apply(conn, user_id, before, after)
         removed = [e.type for e in before if e.type not in {a.type for a in after}]
         if removed:
+            twofa_guard.methods_removed(conn, user_id)
             audit.record_user_event(
                 conn,
                 user,
@@ -349,12 +379,14 @@ def admin_reset(
     with c.db.transaction() as conn:
         target = _target(conn, user_id)
         _check_admin_may_manage(principal, target)
+        tokens.lock_credentials(conn, user_id)  # enabled or not: a locked user may be reset
         current = twofa_store.pruned_rows(conn, user_id, twofa_settings.load(conn))
         if not current:
             raise BadRequest("2FA not configured")
         before = twofa_store.entries(current)
         after = account.remove(before, provider)  # no enforcement check: an admin may empty it
         twofa_store.apply(conn, user_id, before, after)
+        twofa_guard.methods_removed(conn, user_id)
         if not after:
             c.tokens.revoke_user(conn, user_id)
         actor = audit.Actor(

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from twostep.bootstrap import Container
-from twostep.domain.authority import Authority
 from twostep.domain.errors import AuthenticationFailed, BadRequest, TokenExpired, TooManyRequests
 from twostep.domain.ids import now_ms
 from twostep.domain.twofa import codes
@@ -28,6 +27,7 @@ from twostep.services import (
     audit,
     login_attempts,
     settings_store,
+    sign_in,
     twofa_notify,
     twofa_settings,
     twofa_store,
@@ -53,121 +53,43 @@ class ProviderInfo:
     min_send_period: int
 
 
-# -- after the password -------------------------------------------------------------------------
+# -- the configuration login ---------------------------------------------------------------------
 
-
-def is_enforced(conn: Connection, settings: PlatformSettings | None, user: Any) -> bool:
-    if settings is None or not settings.enforce or settings.users_filter is None:
-        return False
-    profile_id = None
-    if settings.users_filter.tenant_profile_ids:
-        profile_id = conn.execute(
-            select(t.tenant.c.tenant_profile_id).where(t.tenant.c.id == user.tenant_id)
-        ).scalar()
-    return settings.users_filter.matches(
-        authority=user.authority, tenant_id=user.tenant_id, tenant_profile_id=profile_id
+# Only the attempt that set up the user's first method(s), only while it is live, and only once.
+_FINISH_ENROLLING = (
+    update(t.login_attempt)
+    .where(
+        t.login_attempt.c.id == bindparam("b_attempt"),
+        t.login_attempt.c.state == "ACTIVE",
+        t.login_attempt.c.enrolled.is_(True),
+        t.login_attempt.c.expires_at > bindparam("b_now"),
     )
-
-
-_NEW_ATTEMPT = t.login_attempt.insert()  # built once; rows go in as parameters
-
-
-def _restricted(
-    c: Container,
-    conn: Connection,
-    user: Any,
-    scope: Authority,
-    settings: PlatformSettings | None,
-    client: Any,
-) -> dict[str, Any]:
-    now = now_ms()
-    ttl = settings.token_lifetime if settings else 1800
-    attempt_id = uuid.uuid4()
-    conn.execute(
-        _NEW_ATTEMPT,
-        {
-            "id": attempt_id,
-            "user_id": user.id,
-            "scope": scope.value,
-            "created_time": now,
-            "expires_at": now + ttl * 1000,
-            "state": "ACTIVE",
-            "client_address": client.address,
-            "user_agent": (client.user_agent or "")[:512],
-            "failures": 0,
-            "notified": False,
-        },
-    )
-    token = c.tokens.issue_restricted(
-        users_repo.identity(user), scope, jti=attempt_id, issued_ms=now, ttl=ttl
-    )
-    return {"token": token, "scope": scope.value, "refreshToken": None}
-
-
-def after_password(
-    c: Container, user: Any, client: Any, settings: PlatformSettings | None, configs: list[Any]
-) -> dict[str, Any]:
-    """PRE_VERIFICATION_TOKEN for users with 2FA, MFA_CONFIGURATION_TOKEN under enforcement,
-    otherwise the normal pair. `settings` and `configs` were read with the user."""
-    from twostep.services.auth import full_login
-
-    scope = None
-    if pruned(c, user.id, configs, settings):
-        scope = Authority.PRE_VERIFICATION_TOKEN
-    elif settings is not None and settings.enforce:
-        with c.db.read() as conn:
-            if is_enforced(conn, settings, user):
-                scope = Authority.MFA_CONFIGURATION_TOKEN
-    if scope is None:
-        return full_login(c, user, client)
-    with c.db.single() as conn:
-        return _restricted(c, conn, user, scope, settings, client)
-
-
-def after_activation(c: Container, user: Any, client: Any) -> dict[str, Any]:
-    from twostep.services.auth import full_login
-
-    with c.db.transaction() as conn:
-        settings = twofa_settings.load(conn)
-        if is_enforced(conn, settings, user):
-            audit.record_user_event(
-                conn, user, "LOGIN", login_data(client.address, client.user_agent)
-            )
-            return _restricted(c, conn, user, Authority.MFA_CONFIGURATION_TOKEN, settings, client)
-    return full_login(c, user, client)
+    .values(state="VERIFIED")
+)
 
 
 def config_login(c: Container, principal: Any, client: Any) -> dict[str, str]:
-    """POST /api/auth/2fa/login: the configuration token becomes a full pair once 2FA is set up."""
-    from twostep.services.auth import full_login
-
+    """POST /api/auth/2fa/login: the configuration token that set up 2FA becomes a full pair."""
     with c.db.transaction() as conn:
+        if not sign_in.confirm_enabled(conn, principal.user_id):
+            raise AuthenticationFailed(DISABLED)
         user = users_repo.by_id(conn, principal.user_id)
         configs = twofa_store.pruned_rows(conn, user.id, twofa_settings.load(conn))
-        if not configs:
-            audit.record_user_event(
-                conn,
-                user,
-                "LOGIN",
-                login_data(client.address, client.user_agent),
-                failure="2FA is not configured",
-            )
-            raise_after = True
-        else:
-            raise_after = False
-            used = conn.execute(
-                update(t.login_attempt)
-                .where(
-                    t.login_attempt.c.id == principal.claims.jti,
-                    t.login_attempt.c.state == "ACTIVE",
-                )
-                .values(state="VERIFIED")
+        if configs:
+            done = conn.execute(
+                _FINISH_ENROLLING, {"b_attempt": principal.claims.jti, "b_now": now_ms()}
             ).rowcount
-            if used != 1:
-                raise AuthenticationFailed("Token has expired")
-    if raise_after:
-        raise BadRequest("2FA is not configured")
-    return full_login(c, user, client)
+            if done != 1:
+                raise TokenExpired()
+            return sign_in.issue_full(c, conn, user, client)
+        audit.record_user_event(
+            conn,
+            user,
+            "LOGIN",
+            login_data(client.address, client.user_agent),
+            failure="2FA is not configured",
+        )
+    raise BadRequest("2FA is not configured")
 
 
 # -- the second step ------------------------------------------------------------------------------
@@ -236,13 +158,15 @@ def _find(rows: list[Any], provider: ProviderType) -> Any:
     return next((r for r in rows if r.provider_type == provider.value), None)
 
 
-def _bucket(kind: str, user_id: uuid.UUID, provider: ProviderType) -> str:
-    return f"2fa-{kind}:{user_id}:{provider.value}"
+def _send_bucket(user_id: uuid.UUID, provider: ProviderType) -> str:
+    return f"2fa-send:{user_id}:{provider.value}"
 
 
-def _check_bucket(user_id: uuid.UUID, provider: ProviderType, settings: PlatformSettings) -> str:
-    # The limit is part of the key: a changed limit starts a new bucket, as ThingsBoard rebuilds it.
-    return _bucket("check", user_id, provider) + f":{settings.check_rate_limit}"
+def _check_bucket(user_id: uuid.UUID, settings: PlatformSettings) -> str:
+    # One bucket per user across providers (ThingsBoard keeps one per provider, which gives a
+    # user with three methods three times the guesses). The limit is part of the key: a changed
+    # limit starts a new bucket, as ThingsBoard rebuilds it.
+    return f"2fa-check:{user_id}:{settings.check_rate_limit}"
 
 
 def _clear_buckets(
@@ -250,9 +174,9 @@ def _clear_buckets(
 ) -> None:
     """ThingsBoard clears the user's send and check buckets on success and on lockout. Send
     buckets exist only for providers that send; check buckets only while a check limit is set."""
-    keys = [_bucket("send", user_id, p) for p in (ProviderType.SMS, ProviderType.EMAIL)]
+    keys = [_send_bucket(user_id, p) for p in (ProviderType.SMS, ProviderType.EMAIL)]
     if settings.check_rate_limit:
-        keys += [_check_bucket(user_id, p, settings) for p in ProviderType]
+        keys.append(_check_bucket(user_id, settings))
     c.limiter.clear(keys, conn=conn)
 
 
@@ -265,7 +189,7 @@ def send(c: Container, principal: Any, provider: ProviderType, client: Any) -> N
     if settings is None:
         raise BadRequest(NOT_CONFIGURED)
     if not c.limiter.hit(
-        _bucket("send", user_id, provider), capacity=1, period_s=settings.min_send_period
+        _send_bucket(user_id, provider), capacity=1, period_s=settings.min_send_period
     ):
         raise TooManyRequests()
     provider_settings = settings.provider(provider)
@@ -377,10 +301,11 @@ def check(
     # those before it), then the code is consumed. A wrong code commits the count.
     now = now_ms()
     pair: dict[str, str] | None = None
+    locked: _Locked | None = None
     try:
         with c.db.transaction() as conn:
             if limit and not c.limiter.hit(
-                _check_bucket(user_id, provider, settings),
+                _check_bucket(user_id, settings),
                 capacity=limit[0],
                 period_s=limit[1],
                 conn=conn,
@@ -404,6 +329,10 @@ def check(
                 audit.record_user_event(
                     conn, user, "LOGIN", details, failure=None if pair else INCORRECT
                 )
+            if count is not None and pair is None and count >= settings.max_failures:
+                # This failure used the last allowed attempt: the lock commits with the count,
+                # so no request of this user can slip in between the two.
+                locked = _lock(c, conn, user, settings, client)
     except _AttemptDecided:
         raise TokenExpired() from None
     if count is None:
@@ -419,9 +348,13 @@ def check(
         if provider == ProviderType.BACKUP_CODE:
             _notify_backup_code_used(c, user, config, client)
         return pair
-    if count >= settings.max_failures:
-        # This failure used the last allowed attempt (or another request already had): lock.
-        _lock(c, user, settings, client)
+    if locked is not None:
+        if not c.limiter.in_database:
+            _clear_buckets(c, user.id, settings)
+        if locked.now:
+            twofa_notify.lockout(
+                c, user, max_attempts=settings.max_failures, admin_address=locked.admin_address
+            )
         raise AuthenticationFailed(LOCKED)
     _notify_once(c, user, attempt_id, client, "a wrong verification code was entered")
     raise BadRequest(INCORRECT)
@@ -434,29 +367,34 @@ def _notify_backup_code_used(c: Container, user: Any, config: Any, client: Any) 
     twofa_notify.changed(c, user, f"a backup code was used to sign in ({left} left)", client)
 
 
-def _lock(c: Container, user: Any, settings: PlatformSettings, client: Any) -> None:
-    with c.db.transaction() as conn:
-        locked_now = conn.execute(
-            update(t.user_credentials)
-            .where(t.user_credentials.c.user_id == user.id, t.user_credentials.c.enabled.is_(True))
-            .values(enabled=False)
-        ).rowcount
-        conn.execute(
-            update(t.login_attempt)
-            .where(t.login_attempt.c.user_id == user.id, t.login_attempt.c.state == "ACTIVE")
-            .values(state="LOCKED")
-        )
-        if locked_now:
-            c.tokens.revoke_user(conn, user.id)
-            audit.record_user_event(
-                conn, user, "LOCKOUT", login_data(client.address, client.user_agent)
-            )
-        admin_address = settings_store.security_settings(conn).get("userLockoutNotificationEmail")
-    _clear_buckets(c, user.id, settings)
+@dataclass(frozen=True)
+class _Locked:
+    now: bool  # this request locked the account (another may have already)
+    admin_address: str | None
+
+
+def _lock(
+    c: Container, conn: Connection, user: Any, settings: PlatformSettings, client: Any
+) -> _Locked:
+    """Disable the credentials, end every session and pending second step, in the deciding
+    transaction; the notification goes out after it commits."""
+    locked_now = conn.execute(
+        update(t.user_credentials)
+        .where(t.user_credentials.c.user_id == user.id, t.user_credentials.c.enabled.is_(True))
+        .values(enabled=False)
+    ).rowcount
+    conn.execute(
+        update(t.login_attempt)
+        .where(t.login_attempt.c.user_id == user.id, t.login_attempt.c.state == "ACTIVE")
+        .values(state="LOCKED")
+    )
     if locked_now:
-        twofa_notify.lockout(
-            c, user, max_attempts=settings.max_failures, admin_address=admin_address
-        )
+        c.tokens.revoke_user(conn, user.id)
+        audit.record_user_event(conn, user, "LOCKOUT", login_data(client.address, client.user_agent))
+    if c.limiter.in_database:
+        _clear_buckets(c, user.id, settings, conn=conn)
+    admin_address = settings_store.security_settings(conn).get("userLockoutNotificationEmail")
+    return _Locked(bool(locked_now), admin_address)
 
 
 def _notify_once(c: Container, user: Any, attempt_id: uuid.UUID, client: Any, reason: str) -> None:

@@ -26,7 +26,7 @@ from twostep.domain.errors import (
 )
 from twostep.domain.ids import NULL_UUID, new_id, now_ms
 from twostep.domain.permissions import Caller, Operation, UserTarget, check, may_access_user
-from twostep.services import activation, audit, customers, tenants, users_repo
+from twostep.services import activation, audit, credentials, customers, tenants, users_repo
 from twostep.services.credentials import create_disabled_credentials
 from twostep.services.entity_store import actor, update_versioned
 from twostep.storage import tables as t
@@ -150,6 +150,8 @@ def save(
             else:
                 user_id = existing.id
                 update_versioned(conn, t.user, existing, draft.version, values, "User")
+                if email != existing.email:
+                    credentials.email_changed(c, conn, user_id, activation.ttl_hours(conn))
             row = conn.execute(select(t.user).where(t.user.c.id == user_id)).one()
             if not (creating and send_mail):
                 _audit_saved(conn, caller, row, "ADDED" if creating else "UPDATED")

@@ -6,6 +6,7 @@ Times are epoch milliseconds (BigInteger), as ThingsBoard exposes them.
 from __future__ import annotations
 
 from sqlalchemy import (
+    false,
     JSON,
     BigInteger,
     Boolean,
@@ -208,6 +209,9 @@ twofa_pending = Table(
     Column("target", String(255)),  # phone or email the setup code went to
     Column("code_hash", String(64)),
     Column("code_expires_at", BigInteger),
+    # The sign-in that started it ("attempt:<id>" of a configuration token, "sign-in:<family>" of
+    # a session): only that sign-in may confirm it, and it ends with that sign-in.
+    Column("owner", String(64)),
 )
 
 # One password-verified login waiting for its second step; the pre-verification JWT's jti.
@@ -228,6 +232,9 @@ login_attempt = Table(
     Column("code_expires_at", BigInteger),
     Column("failures", Integer, nullable=False, default=0),
     Column("notified", Boolean, nullable=False, default=False),
+    # A configuration token's attempt that set up the user's first method(s): only it may go on
+    # to set up more and to finish with POST /api/auth/2fa/login.
+    Column("enrolled", Boolean, nullable=False, default=False, server_default=false()),
     Index("ix_twofa_login_attempt_user", "user_id"),
 )
 

@@ -59,7 +59,7 @@ def generate(
     container: ContainerDep,
     providerType: str = Query(...),  # noqa: N803
 ) -> dict[str, Any]:
-    generated = twofa_account.generate(container, principal.user_id, s.provider_param(providerType))
+    generated = twofa_account.generate(container, principal.claims, s.provider_param(providerType))
     return s.generated_json(generated)
 
 
@@ -70,7 +70,7 @@ def submit(
     client: ClientDep,
     body: Any = Body(None),
 ) -> None:
-    twofa_account.submit(container, principal.user_id, s.parse_account_config(body), client)
+    twofa_account.submit(container, principal.claims, s.parse_account_config(body), client)
 
 
 @router.post("/api/2fa/account/config")
@@ -82,7 +82,7 @@ def verify_and_save(
     body: Any = Body(None),
 ) -> dict[str, Any] | None:
     view = twofa_account.verify_and_save(
-        container, principal.user_id, s.parse_account_config(body), verificationCode, client
+        container, principal.claims, s.parse_account_config(body), verificationCode, client
     )
     return s.account_settings_json(view)
 
@@ -108,7 +108,7 @@ def delete(
     providerType: str = Query(...),  # noqa: N803
 ) -> dict[str, Any] | None:
     view = twofa_account.delete_config(
-        container, principal.user_id, s.provider_param(providerType), client
+        container, principal.claims, s.provider_param(providerType), client
     )
     return s.account_settings_json(view) or {"configs": {}}
 

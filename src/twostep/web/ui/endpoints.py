@@ -164,7 +164,7 @@ def qr_svg(uri: str) -> str:
 
 @router.post("/ui/totp/generate")
 def totp_generate(principal: RecentAnyUserOrMfaConfig, container: ContainerDep) -> dict[str, Any]:
-    generated = twofa_account.generate(container, principal.user_id, ProviderType.TOTP)
+    generated = twofa_account.generate(container, principal.claims, ProviderType.TOTP)
     config = schemas.generated_json(generated)
     auth_url = config["authUrl"]
     secret = auth_url.split("secret=", 1)[1].split("&", 1)[0]
