@@ -31,7 +31,7 @@ from tests.security.helpers import (
     wrong_totp,
 )
 from tests.support import outbox
-from tests.twofa_helpers import enroll_backup, enroll_delivered
+from tests.twofa_helpers import enroll_backup, enroll_delivered, save_platform
 
 PHONE = "+15550001111"
 MAILBOX = "victim.inbox@example.com"
@@ -142,6 +142,31 @@ def test_switching_factors_shares_one_ceiling(container, client, victim) -> None
     assert [check(client, pv, p, c).status_code for p, c in sequence] == [400] * 4
     r = check(client, pv_of(client, victim), "TOTP", wrong_totp(victim.secret))
     assert (r.status_code, r.json()["message"]) == (401, LOCKED)
+
+
+def test_the_check_rate_limit_is_per_user_across_factors(
+    container, client, sysadmin_headers, victim
+) -> None:  # type: ignore[no-untyped-def]
+    """A user with four methods gets the same guesses per window as a user with one (ThingsBoard
+    keeps a bucket per provider: four times as many)."""
+    save_platform(
+        client,
+        sysadmin_headers,
+        verificationCodeCheckRateLimit="3:60",
+        maxVerificationFailuresBeforeUserLockout=20,
+    )
+    enroll_backup(client, victim.headers)
+    enroll_delivered(client, container, victim.headers, "SMS", PHONE)
+    enroll_delivered(client, container, victim.headers, "EMAIL", MAILBOX)
+    pv = pv_of(client, victim)
+    sequence = [
+        ("TOTP", wrong_totp(victim.secret)),
+        ("BACKUP_CODE", "f" * 16),
+        ("SMS", "000000"),
+        ("EMAIL", "000000"),
+        ("TOTP", wrong_totp(victim.secret)),
+    ]
+    assert [check(client, pv, p, c).status_code for p, c in sequence] == [400] * 3 + [429] * 2
 
 
 def test_another_accounts_success_does_not_reset_the_count(
