@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path("/tmp/mut")
+ROOT = Path(os.environ.get("TWOSTEP_MUTATION_ROOT", "/tmp/mut"))
 SRC = ROOT / "src/twostep"
 S = "tests/security/"
 M = [
@@ -83,6 +83,36 @@ M = [
         ],
         "tests": S + "test_race_evaluations.py",
         "backends": "sqlite,postgresql",
+    },
+    {
+        "id": "config-token-own-attempt",
+        "defence": "a configuration token sets up only its own attempt's first methods",
+        "edits": [
+            ("services/twofa_guard.py", "    tokens.end_login_attempts(conn, claims.user_id, keep=keep)\n", ""),
+            ("services/twofa_guard.py", "        if has_methods and not attempt.enrolled:\n", "        if False:\n"),
+        ],
+        "tests": S + "test_stale_states.py",
+        "backends": "sqlite",
+    },
+    {
+        "id": "config-login-own-attempt",
+        "defence": "POST /api/auth/2fa/login succeeds only for the attempt that set 2FA up",
+        "edits": [
+            ("services/twofa_guard.py", "    tokens.end_login_attempts(conn, claims.user_id, keep=keep)\n", ""),
+            ("services/twofa_login.py", "        t.login_attempt.c.enrolled.is_(True),\n", ""),
+        ],
+        "tests": S + "test_stale_states.py",
+        "backends": "sqlite",
+    },
+    {
+        "id": "lockout-beats-refresh",
+        "defence": "a refresh racing a lockout never leaves a working pair",
+        "edits": [
+            ("services/tokens.py", "            if not lock_credentials(conn, user.id):\n", "            if False:\n"),
+            ("services/tokens.py", " and row.expires_at > now_ms() and row.enabled\n", " and row.expires_at > now_ms()\n"),
+        ],
+        "tests": S + "test_lockout_oracle.py::test_refreshes_racing_a_lockout_never_leave_a_working_pair",
+        "backends": "postgresql",
     },
 ]
 

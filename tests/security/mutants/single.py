@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path("/tmp/mut")
+ROOT = Path(os.environ.get("TWOSTEP_MUTATION_ROOT", "/tmp/mut"))
 SRC = ROOT / "src/twostep"
 M = []
 
@@ -320,7 +320,7 @@ mut(
     "revoke-lockout",
     "2FA lockout revokes everything",
     "services/twofa_login.py",
-    "            c.tokens.revoke_user(conn, user.id)\n",
+    "        c.tokens.revoke_user(conn, user.id)\n",
     "",
     S + "test_sessions.py",
 )
@@ -423,9 +423,9 @@ mut(
 mut(
     "enforce-order",
     "a user with 2FA gets the pre-verification token even under enforcement",
-    "services/twofa_login.py",
-    "    if pruned(c, user.id, configs, settings):\n        scope = Authority.PRE_VERIFICATION_TOKEN\n    elif settings is not None and settings.enforce:",
-    "    if settings is not None and settings.enforce and is_enforced(c.db.engine.connect(), settings, user):\n        scope = Authority.MFA_CONFIGURATION_TOKEN\n    elif pruned(c, user.id, configs, settings):\n        scope = Authority.PRE_VERIFICATION_TOKEN\n    elif False:",
+    "services/sign_in.py",
+    "        if configs:\n            return restricted(c, conn, user, Authority.PRE_VERIFICATION_TOKEN, settings, client)\n        if is_enforced(conn, settings, user):\n",
+    "        if is_enforced(conn, settings, user):\n            return restricted(c, conn, user, Authority.MFA_CONFIGURATION_TOKEN, settings, client)\n        if configs:\n",
     S + "test_flow_bypass.py",
 )
 mut(
@@ -619,6 +619,97 @@ mut(
     "            raise AuthenticationFailed(LOCKED)\n",
     "",
     S + "test_password_guessing.py",
+)
+
+
+# -- issue 15: stale states, the lockout oracle and its races ------------------------------------
+mut(
+    "issue-confirms-enabled",
+    "tokens are issued only by a transaction that finds the credentials still enabled",
+    "services/sign_in.py",
+    "        .where(_uc.user_id == user_id, _uc.enabled.is_(True))\n",
+    "        .where(_uc.user_id == user_id)\n",
+    S + "test_lockout_oracle.py",
+)
+mut(
+    "locked-right-password-told",
+    "a locked or disabled account answers the right password as a wrong one",
+    "services/auth.py",
+    "    if not password_ok or not row.enabled:\n",
+    "    if password_ok and not row.enabled:\n        raise AuthenticationFailed(NOT_ACTIVE)\n    if not password_ok or not row.enabled:\n",
+    S + "test_lockout_oracle.py",
+)
+mut(
+    "method-added-ends-attempts",
+    "a new method ends every other pending second step and configuration token",
+    "services/twofa_guard.py",
+    "    tokens.end_login_attempts(conn, claims.user_id, keep=keep)\n",
+    "",
+    S + "test_stale_states.py",
+)
+mut(
+    "method-removed-ends-attempts",
+    "a removed or reset method ends every pending second step and configuration token",
+    "services/twofa_guard.py",
+    "    tokens.end_login_attempts(conn, user_id)\n",
+    "    pass\n",
+    S + "test_stale_states.py",
+)
+mut(
+    "pending-owner",
+    "a pending enrollment is confirmed only by the sign-in that started it",
+    "services/twofa_account.py",
+    "                t.twofa_pending.c.owner == owner,\n",
+    "",
+    S + "test_stale_states.py",
+)
+mut(
+    "pending-ends-with-credentials",
+    "a password change (every revocation of the user) ends pending enrollments",
+    "services/tokens.py",
+    "        _drop_pending(conn, user_id, keep=sign_in_owner(keep_family) if keep_family else None)\n",
+    "",
+    S + "test_stale_states.py",
+)
+mut(
+    "pending-ends-with-logout",
+    "signing out ends the enrollments that sign-in left pending",
+    "services/tokens.py",
+    "            delete(t.twofa_pending).where(t.twofa_pending.c.owner == sign_in_owner(family or session_id))\n",
+    "            delete(t.twofa_pending).where(t.twofa_pending.c.owner == 'nobody')\n",
+    S + "test_stale_states.py",
+)
+mut(
+    "email-change-ends-reset-link",
+    "an email change ends the reset link sent to the old address",
+    "services/credentials.py",
+    "    conn.execute(\n        update(t.user_credentials)\n        .where(t.user_credentials.c.user_id == user_id)\n        .values(reset_token_hash=None, reset_token_exp=None)\n    )\n",
+    "",
+    S + "test_stale_states.py",
+)
+mut(
+    "email-change-renews-activation",
+    "an email change ends the activation link sent to the old address",
+    "services/credentials.py",
+    "        issue_activation_token(c, conn, user_id, ttl_hours)\n",
+    "        pass\n",
+    S + "test_stale_states.py",
+)
+mut(
+    "password-change-ends-reset-link",
+    "a password change ends reset links issued before it",
+    "services/credentials.py",
+    "            reset_token_hash=None,\n            reset_token_exp=None,\n        )\n",
+    "        )\n",
+    S + "test_stale_states.py",
+)
+mut(
+    "check-bucket-per-user",
+    "the check rate limit is one bucket per user across factors",
+    "services/twofa_login.py",
+    "                _check_bucket(user_id, settings),\n",
+    "                _check_bucket(user_id, settings) + provider.value,\n",
+    S + "test_bruteforce_lockout.py",
 )
 
 
