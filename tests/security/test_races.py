@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.factories import create_user, oathtool
+from twostep.services import twofa_login
 from tests.twofa_helpers import (
     enroll_backup,
     enroll_delivered,
@@ -83,6 +84,36 @@ def test_different_backup_codes_on_one_login_attempt(client, live_server, racer)
             params={"providerType": "BACKUP_CODE", "verificationCode": code},
         )
         assert r.status_code == (400 if code == winner else 200), (code == winner, r.text)
+
+
+def test_two_checks_that_read_the_attempt_together_complete_it_once(
+    client, live_server, racer, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The interleaving the burst above hopes for, made certain: both checks read the live attempt
+    before either decides (a barrier after the read). One completes the attempt; the other is
+    refused and its backup code is not burnt."""
+    enroll_totp(client, racer)
+    codes = enroll_backup(client, racer)[:2]
+    pv = pre_token(client, EMAIL, PASSWORD)
+    both_read = threading.Barrier(2, timeout=20)
+    read_context = twofa_login._context
+
+    def context_then_wait(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = read_context(*args, **kwargs)
+        both_read.wait()
+        return found
+
+    monkeypatch.setattr(twofa_login, "_context", context_then_wait)
+    statuses = _fire(live_server.url, [(pv, {"providerType": "BACKUP_CODE", "verificationCode": c}) for c in codes])
+    monkeypatch.setattr(twofa_login, "_context", read_context)
+    assert sorted(statuses) == [200, 401], statuses
+    loser = codes[statuses.index(401)]
+    r = client.post(
+        "/api/auth/2fa/verification/check",
+        headers=pre_token(client, EMAIL, PASSWORD),
+        params={"providerType": "BACKUP_CODE", "verificationCode": loser},
+    )
+    assert r.status_code == 200, r.text
 
 
 @pytest.mark.parametrize("kind,channel,target", [("SMS", "sms", "+15550001111"), ("EMAIL", "email", "racer2@example.com")])

@@ -79,10 +79,27 @@ M = [
                 "services/twofa_login.py",
                 "if count is not None and count <= settings.max_failures:",
                 "if count is not None:",
-            )
+            ),
+            # The lock commits with the count that reaches the limit, so later requests already
+            # find the credentials disabled: that first layer goes too.
+            (
+                "services/twofa_login.py",
+                '    .where(_uc.user_id == bindparam("b_user"), _uc.enabled.is_(True))\n',
+                '    .where(_uc.user_id == bindparam("b_user"))\n',
+            ),
         ],
         "tests": S + "test_race_evaluations.py",
         "backends": "sqlite,postgresql",
+    },
+    {
+        "id": "revoke-lockout",
+        "defence": "a 2FA lockout ends every session of the user",
+        "edits": [
+            ("services/twofa_login.py", "        c.tokens.revoke_user(conn, user.id)\n", ""),
+            ("services/tokens.py", " and row.expires_at > now_ms() and row.enabled\n", " and row.expires_at > now_ms()\n"),
+        ],
+        "tests": S + "test_sessions.py",
+        "backends": "sqlite",
     },
     {
         "id": "config-token-own-attempt",
@@ -165,7 +182,7 @@ def main(only):
         finally:
             for p, text in originals.items():
                 p.write_text(text)
-    Path("/tmp/mutwork/results2.json").write_text(json.dumps(out, indent=1))
+    (ROOT / "mutation-results-layered.json").write_text(json.dumps(out, indent=1))
 
 
 main(set(sys.argv[1:]))
