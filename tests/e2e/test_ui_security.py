@@ -30,7 +30,7 @@ PAGES = [
     "/admin/tenants",
     "/admin/audit",
     "/admin/security",
-    "/static/app.js",
+    "/static/js/page.js",
     "/static/app.css",
 ]
 
@@ -308,7 +308,7 @@ def test_server_rendered_qr_svg_is_inert() -> None:
 
 def _no_button_works_before_the_script(page: Page, path: str) -> None:
     held: list[Any] = []
-    page.route("**/static/app.js", lambda route: held.append(route))
+    page.route("**/static/js/*.js", lambda route: held.append(route))
     page.goto(path, wait_until="commit")
     page.wait_for_function("document.readyState !== 'loading'")  # parsed; the script held back
     live = page.evaluate(
@@ -319,7 +319,7 @@ def _no_button_works_before_the_script(page: Page, path: str) -> None:
     assert live == [], (path, live)  # a click on any of them would have done nothing
     for route in held:
         route.continue_()
-    page.unroute("**/static/app.js")
+    page.unroute("**/static/js/*.js")
     ready(page)
 
 
