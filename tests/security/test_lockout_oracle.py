@@ -92,8 +92,10 @@ def _set_password_failures(container: Any, email: str, count: int) -> None:
 def test_a_locked_account_takes_as_long_for_the_right_password_as_for_a_wrong_one(
     container, client, sysadmin_headers, monkeypatch
 ) -> None:  # type: ignore[no-untyped-def]
-    """Production-strength argon2id; 25 interleaved samples of each; the medians agree within
-    25 % (the same hash and the same writes on both sides; the margin is for a busy machine)."""
+    """Production-strength argon2id; 31 interleaved samples of each; the medians agree within
+    50 %: both sides do the same hash and the same writes, and a side that skipped the hash (the
+    way an early "account disabled" answer would) is about 10 times faster. The margin is for a
+    busy machine, where single medians move by a fifth."""
     monkeypatch.setattr(
         container, "passwords", PasswordHasher(memory_kib=19456, time_cost=2, parallelism=1)
     )
@@ -102,14 +104,14 @@ def test_a_locked_account_takes_as_long_for_the_right_password_as_for_a_wrong_on
     for _ in range(4):
         _login(client, "slow@example.com", WRONG)
     samples: dict[str, list[float]] = {"right": [], "wrong": []}
-    for i in range(26):
+    for i in range(32):
         for name, password in (("right", PASSWORD), ("wrong", f"{WRONG}-{i}")):
             started = time.perf_counter()
             r = _login(client, "slow@example.com", password)
             samples[name].append(time.perf_counter() - started)
             assert r.status_code == 401
     medians = {name: statistics.median(values[1:]) for name, values in samples.items()}
-    assert max(medians.values()) / min(medians.values()) < 1.25, medians
+    assert max(medians.values()) / min(medians.values()) < 1.5, medians
 
 
 # -- races ---------------------------------------------------------------------------------------

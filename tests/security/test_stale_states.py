@@ -312,3 +312,19 @@ def test_an_expired_pending_attempt_cannot_be_revived_by_an_enrollment(
         )
     r = client.post("/api/2fa/account/config/generate?providerType=TOTP", headers=token)
     assert r.status_code == 401
+
+
+def test_a_reset_link_issued_before_a_lockout_does_not_reset_the_locked_password(
+    container, client, sysadmin_headers
+) -> None:  # type: ignore[no-untyped-def]
+    settings = client.get("/api/admin/securitySettings", headers=sysadmin_headers).json()
+    settings["maxFailedLoginAttempts"] = 2
+    assert client.post("/api/admin/securitySettings", headers=sysadmin_headers, json=settings).status_code == 200
+    user_id = create_user(container, EMAIL, PASSWORD)
+    token = _reset_link_token(client, container, EMAIL)
+    for _ in range(3):
+        client.post("/api/auth/login", json={"username": EMAIL, "password": "wrong-Pa55word"})
+    assert not credentials_row(container, user_id).enabled
+    r = _reset(client, token)
+    assert (r.status_code, r.json()["message"]) == (401, "User account is not active"), r.text
+    assert not credentials_row(container, user_id).enabled

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from twostep.bootstrap import Container
 from twostep.domain import password_blocklist, password_policy
@@ -16,6 +16,7 @@ from twostep.domain.errors import (
     CredentialsExpired,
     NotFound,
     PasswordViolation,
+    TokenExpired,
 )
 from twostep.domain.ids import now_ms
 from twostep.services import (
@@ -23,6 +24,7 @@ from twostep.services import (
     credentials,
     settings_store,
     sign_in,
+    tokens,
     twofa_notify,
     twofa_settings,
     twofa_store,
@@ -86,19 +88,7 @@ def login(c: Container, *, username: str, password: str, client: Client) -> dict
     # counted like one): the answer and the work behind it must not tell whether it was right.
     if not password_ok or not row.enabled:
         raise AuthenticationFailed(_password_failure(c, row, settings, data, right=password_ok))
-    policy = settings["passwordPolicy"]
-    if policy.get("forceUserToResetPasswordIfNotValid") and _policy_problems(policy, password):
-        raise PasswordViolation(
-            "The entered password violates our policies. If this is your real password, please reset it."
-        )
-    days = policy.get("passwordExpirationPeriodDays")
-    if (
-        isinstance(days, int)
-        and days > 0
-        and (row.password_set_time or 0) + days * 86_400_000 < now_ms()
-    ):
-        token = _issue_reset_token(c, row.id, settings)
-        raise CredentialsExpired("User password expired!", token)
+    _password_rules(c, row, password, settings, data)
     # A correct password resets the password failure count (never the 2FA one), and upgrades a
     # hash made with older argon2 parameters: written by the transaction that issues the tokens.
     values: dict[str, Any] = {}
@@ -118,6 +108,38 @@ def login(c: Container, *, username: str, password: str, client: Client) -> dict
     except sign_in.AccountClosed:
         # Locked or disabled while the password was being checked: the lock won.
         raise AuthenticationFailed(_password_failure(c, row, settings, data, right=True)) from None
+
+
+def _password_rules(
+    c: Container, row: Any, password: str, settings: dict[str, Any], data: dict[str, Any]
+) -> None:
+    """ThingsBoard's answers for a right password that its policy no longer accepts or that has
+    expired (the latter with a reset token). Given only while the credentials are enabled, as
+    confirmed by a transaction: the account may have been locked while the password was checked."""
+    policy = settings["passwordPolicy"]
+    violates = bool(
+        policy.get("forceUserToResetPasswordIfNotValid") and _policy_problems(policy, password)
+    )
+    days = policy.get("passwordExpirationPeriodDays")
+    expired = (
+        isinstance(days, int)
+        and days > 0
+        and (row.password_set_time or 0) + days * 86_400_000 < now_ms()
+    )
+    if not (violates or expired):
+        return
+    token = None
+    with c.db.transaction() as conn:
+        enabled = sign_in.confirm_enabled(conn, row.id)
+        if enabled and expired and not violates:
+            token = _store_reset_token(c, conn, row.id, settings)
+    if not enabled:
+        raise AuthenticationFailed(_password_failure(c, row, settings, data, right=True))
+    if violates:
+        raise PasswordViolation(
+            "The entered password violates our policies. If this is your real password, please reset it."
+        )
+    raise CredentialsExpired("User password expired!", token)
 
 
 def failure_limit(settings: dict[str, Any]) -> int:
@@ -184,17 +206,23 @@ def _notify_lockout(c: Container, email: str, settings: dict[str, Any], max_atte
 
 
 def _issue_reset_token(c: Container, user_id: uuid.UUID, settings: dict[str, Any]) -> str:
+    with c.db.transaction() as conn:
+        return _store_reset_token(c, conn, user_id, settings)
+
+
+def _store_reset_token(
+    c: Container, conn: Connection, user_id: uuid.UUID, settings: dict[str, Any]
+) -> str:
     token = credentials.new_token()
     ttl = settings.get("passwordResetTokenTtl") or 24
-    with c.db.transaction() as conn:
-        conn.execute(
-            update(t.user_credentials)
-            .where(t.user_credentials.c.user_id == user_id)
-            .values(
-                reset_token_hash=credentials.token_hash(c, "reset", token),
-                reset_token_exp=now_ms() + ttl * 3600 * 1000,
-            )
+    conn.execute(
+        update(t.user_credentials)
+        .where(t.user_credentials.c.user_id == user_id)
+        .values(
+            reset_token_hash=credentials.token_hash(c, "reset", token),
+            reset_token_exp=now_ms() + ttl * 3600 * 1000,
         )
+    )
     return token
 
 
@@ -231,7 +259,7 @@ def logout(
 ) -> None:
     with c.db.transaction() as conn:
         if session_id is not None:
-            c.tokens.revoke_session(conn, session_id)
+            c.tokens.revoke_session(conn, user_id, session_id)
         _audit_logout(conn, user_id, client)
 
 
@@ -282,7 +310,6 @@ def change_password(
     with c.db.read() as conn:
         row = users_repo.by_id(conn, user_id)
         settings = settings_store.security_settings(conn)
-        sign_in = c.tokens.sign_in_of(conn, session_id)
     if row is None:
         raise BadRequest("Current password doesn't match!")
     data = login_data(client.address, client.user_agent)
@@ -295,6 +322,13 @@ def change_password(
         raise BadRequest("New password should be different from existing!")
     new_hash = c.passwords.hash(new)
     with c.db.transaction() as conn:
+        # Decided here, not when the request began: the hashes above take long enough for the
+        # owner to end this sign-in or an administrator to disable the account meanwhile.
+        if not tokens.lock_credentials(conn, user_id) or not tokens.session_in_force(
+            conn, session_id
+        ):
+            raise TokenExpired()
+        sign_in = c.tokens.sign_in_of(conn, session_id)
         credentials.store_password(conn, user_id, new_hash, row.password_history, now_ms())
         c.tokens.revoke_user(conn, user_id)
         audit.record_user_event(conn, row, "CREDENTIALS_UPDATED", {**data, "password": "changed"})
@@ -371,6 +405,9 @@ def activate(
                 activate_token_hash=None,
                 activate_token_enc=None,
                 activate_token_exp=None,
+                # Wrong passwords sent to the address before it had one count for nothing after.
+                failed_login_attempts=0,
+                twofa_failed_attempts=0,
             )
         ).rowcount
         if done != 1:
@@ -435,6 +472,9 @@ def reset_password(c: Container, *, token: str, password: str, base_url: str) ->
         raise BadRequest("New password should be different from existing!")
     new_hash = c.passwords.hash(password)
     with c.db.transaction() as conn:
+        # A locked or disabled account's password is not reset (its reset link predates it).
+        if not tokens.lock_credentials(conn, cred.user_id):
+            raise AuthenticationFailed(NOT_ACTIVE)
         done = conn.execute(
             update(t.user_credentials)
             .where(

@@ -293,8 +293,9 @@ class TokenService:
     # -- revoking -------------------------------------------------------------------------------
 
     @staticmethod
-    def revoke_session(conn, session_id: uuid.UUID) -> None:  # type: ignore[no-untyped-def]
+    def revoke_session(conn: Connection, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
         """Logout: the presented pair and every pair refreshed from the same login."""
+        lock_credentials(conn, user_id)
         family = conn.execute(
             select(t.auth_session.c.family_id).where(t.auth_session.c.id == session_id)
         ).scalar()
@@ -363,6 +364,7 @@ class TokenService:
     def end_sign_in(conn: Connection, user_id: uuid.UUID, family: uuid.UUID) -> int:
         """Every live session of one sign-in of the user, and the enrollments it left pending; how
         many sessions ended (0: none of theirs)."""
+        lock_credentials(conn, user_id)
         ended = conn.execute(
             update(t.auth_session)
             .where(
@@ -390,6 +392,7 @@ class TokenService:
         """All token pairs (but those of the sign-in `keep_family`, if given), all pending second
         steps and configuration tokens, and every enrollment those sign-ins left pending; how many
         sessions ended."""
+        lock_credentials(conn, user_id)  # first, as every transaction that changes the user does
         live = [t.auth_session.c.user_id == user_id, t.auth_session.c.revoked.is_(False)]
         if keep_family is not None:
             live.append(_FAMILY != keep_family)
@@ -441,7 +444,10 @@ def _drop_pending(
 
 def lock_credentials(conn: Connection, user_id: uuid.UUID) -> bool:
     """Locks the user's credentials row (PostgreSQL; SQLite serialises writers) and reads whether
-    they are enabled: lockout, disabling, issuing and 2FA changes of a user queue on that row."""
+    they are enabled. It is the user's mutex: every transaction that issues tokens to the user,
+    ends their sessions, changes their password or 2FA, locks, disables or deletes them takes it
+    first, so that they are decided one after the other (and never deadlock on the rows each
+    takes next)."""
     return bool(
         conn.execute(
             select(t.user_credentials.c.enabled)
@@ -449,3 +455,16 @@ def lock_credentials(conn: Connection, user_id: uuid.UUID) -> bool:
             .with_for_update()
         ).scalar()
     )
+
+
+def session_in_force(conn: Connection, session_id: uuid.UUID | None) -> bool:
+    """Whether a session is still live, read in the caller's transaction (which holds the user's
+    credentials row, so no revocation of the user can be half-way)."""
+    if session_id is None:
+        return False
+    row = conn.execute(
+        select(t.auth_session.c.revoked, t.auth_session.c.expires_at).where(
+            t.auth_session.c.id == session_id
+        )
+    ).first()
+    return row is not None and not row.revoked and row.expires_at > now_ms()

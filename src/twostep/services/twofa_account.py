@@ -299,9 +299,11 @@ def _verified_values(
 
 
 def update_default(
-    c: Container, user_id: uuid.UUID, provider: ProviderType, use_by_default: bool
+    c: Container, claims: Claims, provider: ProviderType, use_by_default: bool
 ) -> AccountView:
+    user_id = claims.user_id
     with c.db.transaction() as conn:
+        twofa_guard.begin_change(conn, claims)
         settings = twofa_settings.load(conn)
         current = twofa_store.pruned_rows(conn, user_id, settings)
         before = twofa_store.entries(current)

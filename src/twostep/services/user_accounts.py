@@ -34,6 +34,8 @@ def delete_user(c: Container, caller: Caller, user_id: uuid.UUID) -> None:
             ).scalar_one()
             if admins <= 1:
                 raise BadRequest("At least one tenant administrator must remain!")
+        # revoke_user takes the user's credentials row first, as every sign-in, check and change of
+        # the user does: the delete then queues behind a check in flight instead of deadlocking.
         TokenService.revoke_user(conn, user_id)
         conn.execute(delete(t.user).where(t.user.c.id == user_id))
         audit.record(

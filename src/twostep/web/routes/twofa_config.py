@@ -95,7 +95,7 @@ def update(
     body: Any = Body(None),  # noqa: N803
 ) -> dict[str, Any] | None:
     view = twofa_account.update_default(
-        container, principal.user_id, s.provider_param(providerType), s.parse_update(body)
+        container, principal.claims, s.provider_param(providerType), s.parse_update(body)
     )
     return s.account_settings_json(view)
 

@@ -1,18 +1,13 @@
-"""Holes left after the stale-state, oracle and race fixes: each test fails on the code it was
-written against.
+"""Decisions taken where they are acted on, not when a request began.
 
-- A password change decides on a session that the request found live when it began, not in the
-  transaction that changes the password and issues the new pair: a sign-in ended by its owner, or
-  an account disabled by an administrator, while the change is hashing still gets its password
-  changed and a new pair for the ended sign-in.
-- Deleting a user takes the sessions and login attempts before the credentials, every sign-in and
-  check takes the credentials first: the two deadlock on PostgreSQL (answered 503).
-- A login whose password has expired answers the right password with a password-reset token,
-  decided on the `enabled` it read before the argon2id check: a lockout that commits while the
-  right password is being checked still hands out a reset token (and tells the password apart).
-- The password failure count that a not yet activated account collects (anyone may send its
-  email address wrong passwords) survives the activation: the first wrong password afterwards
-  locks the account.
+The defences: a password change confirms, in the transaction that stores the password and issues
+the new pair, that the credentials are enabled and the caller's session still live (the hashes
+before it take long enough for the owner to end that sign-in or an administrator to disable the
+account); the answers for an expired or policy-violating right password (a reset token, or the
+policy message) are given only once a transaction found the credentials enabled; every
+transaction that changes a user takes the user's credentials row first, so deleting a user queues
+behind a check in flight instead of deadlocking on PostgreSQL; an activation starts the password
+failure count afresh (wrong passwords sent to an address that had none count for nothing after).
 """
 
 from __future__ import annotations
