@@ -131,6 +131,15 @@ M = [
         "tests": S + "test_lockout_oracle.py::test_refreshes_racing_a_lockout_never_leave_a_working_pair",
         "backends": "postgresql",
     },
+    {
+        "id": "credentials-first",
+        "defence": "every revocation takes the user's credentials row first (no deadlock with a check)",
+        "edits": [
+            ("services/tokens.py", "        lock_credentials(conn, user_id)  # first, as every transaction that changes the user does\n", ""),
+        ],
+        "tests": S + "test_decisions_in_flight.py::test_deleting_a_user_while_their_second_step_is_checked_is_no_deadlock",
+        "backends": "postgresql",
+    },
 ]
 
 

@@ -704,6 +704,39 @@ mut(
     S + "test_bruteforce_lockout.py",
 )
 
+mut(
+    "password-change-in-force",
+    "a password change confirms in its transaction that the credentials are enabled and the session live",
+    "services/auth.py",
+    "        if not tokens.lock_credentials(conn, user_id) or not tokens.session_in_force(\n            conn, session_id\n        ):\n",
+    "        if False:\n",
+    S + "test_decisions_in_flight.py",
+)
+mut(
+    "expired-answer-confirmed",
+    "an expired right password gets a reset token only while the credentials are enabled",
+    "services/auth.py",
+    "        enabled = sign_in.confirm_enabled(conn, row.id)\n",
+    "        enabled = True\n",
+    S + "test_decisions_in_flight.py",
+)
+mut(
+    "reset-needs-enabled",
+    "a reset link does not reset a locked account's password",
+    "services/auth.py",
+    "        if not tokens.lock_credentials(conn, cred.user_id):\n            raise AuthenticationFailed(NOT_ACTIVE)\n",
+    "",
+    S + "test_stale_states.py",
+)
+mut(
+    "activation-fresh-count",
+    "an activation starts the failure counts afresh",
+    "services/auth.py",
+    "                failed_login_attempts=0,\n                twofa_failed_attempts=0,\n            )\n",
+    "            )\n",
+    S + "test_decisions_in_flight.py",
+)
+
 
 def main(only):
     results = []
