@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from twostep.bootstrap import Container
-from twostep.web import errors
+from twostep.web import errors, redirects
 from twostep.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 
 
@@ -51,6 +51,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
+    redirects.install(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.config.max_body_bytes)
     # Production mode (observability): request ids, access log, Prometheus metrics. Added last so

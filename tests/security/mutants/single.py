@@ -1,6 +1,8 @@
 """Apply one mutation at a time to /tmp/mut/src, run the named tests (SQLite), restore.
 
-See ../MUTATIONS.md. over-limit-guard and secret-sealed are in layered.py."""
+See ../MUTATIONS.md. over-limit-guard and secret-sealed are in layered.py. TWOSTEP_MUT_ROOT names
+another copy than /tmp/mut (two people mutating at once), TWOSTEP_MUT_RESULTS another results
+file than /tmp/mutwork/results.json."""
 
 import json
 import os
@@ -8,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path("/tmp/mut")
+ROOT = Path(os.environ.get("TWOSTEP_MUT_ROOT", "/tmp/mut"))
+RESULTS = Path(os.environ.get("TWOSTEP_MUT_RESULTS", "/tmp/mutwork/results.json"))
 SRC = ROOT / "src/twostep"
 M = []
 
@@ -622,6 +625,16 @@ mut(
 )
 
 
+mut(
+    "slash-redirect-relative",
+    "trailing-slash redirects carry a path, never the request's Host",
+    "web/redirects.py",
+    "    router.redirect_slashes = False\n",
+    "    router.redirect_slashes = True\n",
+    S + "test_redirects.py",
+)
+
+
 def main(only):
     results = []
     for m in M:
@@ -671,7 +684,8 @@ def main(only):
             print(m["id"], status, failed[:2], p.stdout.strip().splitlines()[-1:], flush=True)
         finally:
             path.write_text(original)
-    Path("/tmp/mutwork/results.json").write_text(json.dumps(results, indent=1))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":
