@@ -47,7 +47,9 @@ def _every_route(routes: Any, prefix: str = "") -> list[tuple[str, str]]:
     found = []
     for route in routes:
         if hasattr(route, "original_router"):  # FastAPI's included router
-            found += _every_route(route.original_router.routes, prefix + route.include_context.prefix)
+            found += _every_route(
+                route.original_router.routes, prefix + route.include_context.prefix
+            )
         elif isinstance(route, Mount):
             found.append(("GET", prefix + route.path))
         elif hasattr(route, "methods"):

@@ -634,6 +634,15 @@ mut(
     S + "test_redirects.py",
 )
 
+mut(
+    "metrics-token",
+    "/metrics needs the bearer token",
+    "web/routes/health.py",
+    '    if not _metrics_allowed(container.config.metrics_token, request.headers.get("authorization")):\n',
+    "    if False:\n",
+    "tests/production/test_observability.py",
+)
+
 
 def main(only):
     results = []
