@@ -20,7 +20,7 @@ from collections import Counter
 
 from tests.factories import oathtool, secret_of
 from tests.security.helpers import check, dump_database, last_code_to, pv_of, send
-from tests.support import outbox
+from tests.support import deliver_queued_mail, outbox
 from tests.twofa_helpers import enroll_backup, enroll_delivered
 from twostep.keys import load_keys
 
@@ -143,6 +143,7 @@ def test_database_dump_holds_no_code_secret_token_or_password(
     secrets["pre-verification token"] = waiting["X-Authorization"][7:]
     # A password reset token.
     client.post("/api/noauth/resetPasswordByEmail", json={"email": victim.email})
+    deliver_queued_mail(container)
     link = [m for m in outbox(container.config) if "resetToken=" in m["body"]][-1]["body"]
     secrets["reset token"] = re.search(r"resetToken=([\w-]+)", link).group(1)  # type: ignore[union-attr]
     for i, m in enumerate(outbox(container.config)):

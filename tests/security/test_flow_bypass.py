@@ -31,7 +31,7 @@ from tests.security.helpers import (
     send,
     wrong_totp,
 )
-from tests.support import outbox
+from tests.support import deliver_queued_mail, outbox
 from tests.twofa_helpers import enroll_backup, enroll_delivered, enroll_totp, login, save_platform
 
 # -- A8: step skipping and other paths -------------------------------------------------------------
@@ -89,6 +89,7 @@ def test_password_reset_never_logs_in_and_keeps_the_second_factor(
     container, client, victim
 ) -> None:  # type: ignore[no-untyped-def]
     client.post("/api/noauth/resetPasswordByEmail", json={"email": victim.email})
+    deliver_queued_mail(container)
     link = [m for m in outbox(container.config) if "resetToken=" in m["body"]][-1]["body"]
     token = re.search(r"resetToken=([\w-]+)", link).group(1)  # type: ignore[union-attr]
     r = client.post(

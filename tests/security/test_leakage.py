@@ -33,7 +33,7 @@ from tests.security.helpers import (
     send,
     wrong_totp,
 )
-from tests.support import SYSADMIN_EMAIL, SYSADMIN_PASSWORD, free_port, outbox
+from tests.support import SYSADMIN_EMAIL, SYSADMIN_PASSWORD, deliver_queued_mail, free_port, outbox
 from tests.twofa_helpers import enroll_backup, enroll_delivered, login
 
 CLIENT_SIDE_LOGGERS = ("httpx", "httpcore", "hpack", "hypothesis", "asyncio", "multipart")
@@ -192,6 +192,7 @@ def test_full_flows_log_no_code_secret_password_or_token(
     tokens.append(r.json()["token"])
     client.post("/api/auth/logout", headers=bearer(r.json()["token"]))
     client.post("/api/noauth/resetPasswordByEmail", json={"email": victim.email})
+    deliver_queued_mail(container)
     reset = re.search(r"resetToken=([\w-]+)", outbox(container.config)[-1]["body"]).group(1)  # type: ignore[union-attr]
     client.get(f"/api/noauth/resetPassword?resetToken={reset}", follow_redirects=False)
     assert (

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import delete
 
 from tests.security.helpers import check, last_code_to, make_account, pv_of, send
-from tests.support import outbox
+from tests.support import deliver_queued_mail, outbox
 from tests.twofa_helpers import enroll_delivered, save_platform
 from twostep.storage import tables as t
 
@@ -282,6 +282,7 @@ def _assert_reset_link_stays_home(container, client, victim, headers) -> None:  
         ).status_code
         == 200
     )
+    deliver_queued_mail(container)
     body = [m for m in outbox(container.config) if m["to"] == victim.email][-1]["body"]
     assert "resetToken=" in body
     assert "evil.example" not in body
@@ -294,6 +295,7 @@ def test_reset_links_use_the_configured_base_url(container, client, victim) -> N
         json={"email": victim.email},
         headers={"Host": "evil.example"},
     )
+    deliver_queued_mail(container)
     body = [m for m in outbox(container.config) if m["to"] == victim.email][-1]["body"]
     assert (
         "https://iot.example.com/api/noauth/resetPassword?resetToken=" in body

@@ -643,6 +643,65 @@ mut(
     "tests/production/test_observability.py",
 )
 
+mut(
+    "reset-request-same-work",
+    "the reset request does the same work for every address (no lookup before answering)",
+    "services/auth.py",
+    '    mail_queue.enqueue(c, PASSWORD_RESET, {"email": email, "base_url": base_url})\n',
+    "    with c.db.read() as conn:\n"
+    "        if users_repo.by_email(conn, email) is None:\n"
+    "            return\n"
+    '    mail_queue.enqueue(c, PASSWORD_RESET, {"email": email, "base_url": base_url})\n',
+    S + "test_reset_enumeration.py",
+)
+
+mut(
+    "reset-worker-same-work",
+    "the queue's worker does the same statements for unknown addresses",
+    "services/auth.py",
+    "    token = _issue_reset_token(c, row.id if send else NULL_UUID, settings)\n",
+    '    token = _issue_reset_token(c, row.id, settings) if send else "x" * 40\n',
+    S + "test_reset_enumeration.py",
+)
+
+mut(
+    "mail-queue-claim-exclusive",
+    "a row held by a worker is not claimed by another",
+    "services/mail_queue.py",
+    '    return (_q.due_at <= bindparam("b_now")) & (\n'
+    '        _q.claimed_until.is_(None) | (_q.claimed_until < bindparam("b_now"))\n'
+    "    )\n",
+    '    return _q.due_at <= bindparam("b_now")\n',
+    "tests/api/test_mail_queue.py",
+)
+
+mut(
+    "mail-queue-bounded-retries",
+    "a failing mail is tried at most MAX_ATTEMPTS times",
+    "services/mail_queue.py",
+    "    if item.attempt >= MAX_ATTEMPTS:\n",
+    "    if False:\n",
+    "tests/api/test_mail_queue.py",
+)
+
+mut(
+    "reset-limit-in-worker",
+    "at most 5 reset mails an hour per address, decided by the worker",
+    "services/auth.py",
+    "        capacity=RESET_REQUESTS_PER_HOUR,\n",
+    "        capacity=10**6,\n",
+    "tests/api/test_mail_queue.py",
+)
+
+mut(
+    "lockout-notice-queued",
+    "the password-lockout notice is queued, not sent in the locking request",
+    "services/auth.py",
+    "    twofa_notify.queued_email(\n",
+    "    twofa_notify.best_effort_email(\n",
+    S + "test_reset_enumeration.py",
+)
+
 
 def main(only):
     results = []
