@@ -702,6 +702,24 @@ mut(
     S + "test_reset_enumeration.py",
 )
 
+mut(
+    "sms-number-types",
+    "SMS codes go only to numbers of an allowed type (no premium-rate, VoIP...)",
+    "domain/phone_numbers.py",
+    "    if number.type in allowed:\n        return None\n",
+    "    if True:\n        return None\n",
+    S + "test_sms_number_types.py",
+)
+
+mut(
+    "test-sms-number-types",
+    "the administrator's test SMS follows the number policy too",
+    "channels/delivery.py",
+    "            if refused:\n                raise ChannelSendError",
+    "            if False:\n                raise ChannelSendError",
+    "tests/delivery/test_sms_number_policy.py",
+)
+
 
 def main(only):
     results = []
