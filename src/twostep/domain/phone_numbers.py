@@ -104,7 +104,9 @@ def refusal(value: object, allowed: Iterable[str]) -> str | None:
     if number.type in allowed:
         return None
     accepted = sorted({_LABELS[t] for t in allowed if t in _LABELS})
-    return f"is a {_LABELS[number.type]} number; SMS codes go only to {' or '.join(accepted)} numbers"
+    return (
+        f"is a {_LABELS[number.type]} number; SMS codes go only to {' or '.join(accepted)} numbers"
+    )
 
 
 def country_calling_code(value: str) -> str:
