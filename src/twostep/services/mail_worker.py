@@ -24,11 +24,11 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def drain_once(c: Container, *, stop: threading.Event | None = None, limit: int = 100) -> int:
-    """Sends what is due, one row at a time, until nothing is due, `limit` rows were handled or
-    `stop` is set (shutdown: the row in hand is finished first). The number handled."""
+def drain_once(c: Container, *, stop: threading.Event | None = None) -> int:
+    """Sends what is due, one row at a time, until nothing is due or `stop` is set (shutdown:
+    the row in hand is finished first). The number of rows handled."""
     handled = 0
-    while handled < limit and not (stop is not None and stop.is_set()):
+    while not (stop is not None and stop.is_set()):
         try:
             item = mail_queue.claim(c)
         except mail_queue.UnreadableRow as exc:
