@@ -41,12 +41,13 @@ def make_config(data_dir: Path, database_url: str | None, **overrides: Any) -> C
 
 
 class LiveServer:
-    """uvicorn serving an app on 127.0.0.1 in a background thread."""
+    """uvicorn serving an app on 127.0.0.1 in a background thread, with the app's lifespan (the
+    mail queue's worker and maintenance run as under `twostep serve`)."""
 
     def __init__(self, app: Any) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -73,6 +74,22 @@ def outbox(config: Config) -> list[dict[str, Any]]:
 
 def clear_outbox(config: Config) -> None:
     (config.data_dir / "outbox.jsonl").unlink(missing_ok=True)
+
+
+def deliver_queued_mail(container: Any, timeout: float = 10) -> None:
+    """Sends the queued mail (password-reset requests) now, as the worker would, and waits for
+    any the app's own worker is sending at the moment (rows waiting for a later retry stay)."""
+    from twostep.services import mail_queue
+    from twostep.services.mail_worker import drain_once
+
+    deadline = time.time() + timeout
+    while True:
+        drain_once(container)
+        if not mail_queue.pending(container):
+            return
+        if time.time() > deadline:
+            raise AssertionError("queued mail was not sent")
+        time.sleep(0.02)
 
 
 def wait_for_message(config: Config, predicate: Any, timeout: float = 10) -> dict[str, Any]:

@@ -70,8 +70,14 @@ class Config(BaseSettings):
     trusted_proxy_hops: int = 0
 
     max_body_bytes: int = 65536
+    # Bearer token that GET /metrics requires (Authorization: Bearer <token>). Unset: /metrics
+    # answers 401 to everyone (its counters tell login and lockout rates to whoever asks).
+    metrics_token: str | None = Field(default=None, min_length=16, max_length=256)
     # Seconds between maintenance rounds (expired-login notifications, purges); 0 turns them off.
     maintenance_interval_s: int = 30
+    # Seconds between two rounds of the mail queue's worker in each server process (queued mail:
+    # password-reset requests); 0: this process sends none (another instance must).
+    mail_queue_interval_s: float = Field(default=1.0, ge=0, le=300)
     log_level: str = "INFO"
 
     # --- Delivery (issue 4) -------------------------------------------------------------------

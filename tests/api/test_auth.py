@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from tests.factories import bearer, create_user
-from tests.support import SYSADMIN_EMAIL, SYSADMIN_PASSWORD, outbox
+from tests.support import SYSADMIN_EMAIL, SYSADMIN_PASSWORD, deliver_queued_mail, outbox
 
 EMAIL = "tenant@example.com"
 PASSWORD = "tenant-Pa55word"
@@ -74,6 +74,7 @@ def test_password_lockout_and_unlock(container, client, sysadmin_headers) -> Non
     assert answers == ["Invalid username or password"] * 3 + ["User account is locked due to security policy"]
     r = _login(client)  # the right password is answered as a wrong one: no oracle
     assert r.status_code == 401 and r.json()["message"] == "User account is locked due to security policy"
+    deliver_queued_mail(container)
     mails = [m for m in outbox(container.config) if m["to"] == "security@example.com"]
     assert len(mails) == 1 and EMAIL in mails[0]["body"]
     r = client.post(f"/api/user/{user_id}/userCredentialsEnabled?userCredentialsEnabled=true", headers=sysadmin_headers)
@@ -154,6 +155,7 @@ def test_password_reset_by_email(container, client) -> None:  # type: ignore[no-
     old = _login(client).json()
     assert client.post("/api/noauth/resetPasswordByEmail", json={"email": "nobody@example.com"}).status_code == 200
     assert client.post("/api/noauth/resetPasswordByEmail", json={"email": EMAIL}).status_code == 200
+    deliver_queued_mail(container)
     mail = [m for m in outbox(container.config) if m["to"] == EMAIL][-1]
     token = re.search(r"resetToken=([\w-]+)", mail["body"]).group(1)  # type: ignore[union-attr]
     assert len(token) == 40

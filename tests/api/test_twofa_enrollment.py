@@ -105,16 +105,16 @@ def test_backup_codes_cannot_be_first(client, headers) -> None:  # type: ignore[
 
 
 def test_sms_setup_code_is_bound_to_the_phone(container, client, headers) -> None:  # type: ignore[no-untyped-def]
-    body = {"providerType": "SMS", "useByDefault": False, "phoneNumber": "+15550001111"}
+    body = {"providerType": "SMS", "useByDefault": False, "phoneNumber": "+12015551111"}
     assert client.post("/api/2fa/account/config/submit", headers=headers, json=body).status_code == 200
     code = last_code(container, "sms")
-    other = {**body, "phoneNumber": "+15550002222"}
+    other = {**body, "phoneNumber": "+12015552222"}
     r = client.post(f"/api/2fa/account/config?verificationCode={code}", headers=headers, json=other)
     assert r.status_code == 400 and r.json()["message"] == "Verification code is incorrect"
     r = client.post(f"/api/2fa/account/config?verificationCode={code}", headers=headers, json=body)
     assert r.status_code == 200
     # Used once: the same setup code cannot add it again (already configured anyway) nor log in.
-    assert r.json()["configs"]["SMS"]["phoneNumber"] == "+15550001111"
+    assert r.json()["configs"]["SMS"]["phoneNumber"] == "+12015551111"
 
 
 def test_phone_validation(client, headers) -> None:  # type: ignore[no-untyped-def]
@@ -152,7 +152,7 @@ def test_delete_rules(container, client, headers) -> None:  # type: ignore[no-un
 
 def test_disabled_provider_is_pruned_for_good(container, client, sysadmin_headers, headers) -> None:  # type: ignore[no-untyped-def]
     enroll_totp(client, headers)
-    enroll_delivered(client, container, headers, "SMS", "+15550001111")
+    enroll_delivered(client, container, headers, "SMS", "+12015551111")
     save_platform(client, sysadmin_headers, providers=[{"providerType": "SMS", "verificationCodeLifetime": 60,
                                                         "smsVerificationMessageTemplate": "Code ${code}"}])
     configs = client.get("/api/2fa/account/settings", headers=headers).json()["configs"]

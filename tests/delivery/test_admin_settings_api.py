@@ -203,7 +203,7 @@ def test_sms_secrets_masked_encrypted_and_kept(
     # The form echoes the mask back: the stored token is kept and still sends.
     r = save(client, sysadmin_headers, "sms", shown["jsonValue"], id=shown["id"])
     assert r.status_code == 200, r.text
-    real_delivery.delivery.send_sms("+15550001111", "hello")
+    real_delivery.delivery.send_sms("+12015551111", "hello")
     assert twilio.messages[-1]["Body"] == "hello"
 
     # Another account with the old token: refused.
@@ -287,15 +287,15 @@ def test_test_sms_success_and_audit(
         headers=sysadmin_headers,
         json={
             "providerConfiguration": twilio_config(twilio.url),
-            "numberTo": "+15550001111",
+            "numberTo": "+12015551111",
             "message": "Test",
         },
     )
     assert r.status_code == 200, r.text
-    assert twilio.messages[-1]["To"] == "+15550001111" and twilio.messages[-1]["Body"] == "Test"
+    assert twilio.messages[-1]["To"] == "+12015551111" and twilio.messages[-1]["Body"] == "Test"
     [entry] = _sms_audit(real_delivery)
     assert entry.action_status == "SUCCESS" and entry.user_name == SYSADMIN_EMAIL
-    assert entry.action_data == {"recipientNumber": "+15550001111"}
+    assert entry.action_data == {"recipientNumber": "+12015551111"}
     assert raw_settings(real_delivery, "sms") is None
 
 
@@ -322,7 +322,7 @@ def test_test_sms_failures(
         headers=sysadmin_headers,
         json={
             "providerConfiguration": {"type": "AWS_SNS", "accessKeyId": "x"},
-            "numberTo": "+15550001111",
+            "numberTo": "+12015551111",
             "message": "Test",
         },
     )
@@ -343,7 +343,7 @@ def test_test_sms_with_masked_token_uses_the_stored_one(
     r = client.post(
         f"{URL}/testSms",
         headers=sysadmin_headers,
-        json={"providerConfiguration": shown, "numberTo": "+15550001111", "message": "Hi"},
+        json={"providerConfiguration": shown, "numberTo": "+12015551111", "message": "Hi"},
     )
     assert r.status_code == 200, r.text
     # The stored token never follows a changed endpoint.
@@ -351,7 +351,7 @@ def test_test_sms_with_masked_token_uses_the_stored_one(
     r = client.post(
         f"{URL}/testSms",
         headers=sysadmin_headers,
-        json={"providerConfiguration": moved, "numberTo": "+15550001111", "message": "Hi"},
+        json={"providerConfiguration": moved, "numberTo": "+12015551111", "message": "Hi"},
     )
     assert_error(
         r,

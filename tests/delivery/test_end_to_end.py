@@ -41,8 +41,8 @@ def test_tb_rest_client_saves_settings_and_sends_test_messages(real_delivery, li
     admin.save_admin_settings(AdminSettings(key="sms", json_value=sms))
     assert admin.get_admin_settings("sms").json_value["accountToken"] != sms["accountToken"]  # masked
     # The client's Twilio model has no endpoint override; a plain dict carries it.
-    admin.send_test_sms(TestSmsRequest(provider_configuration=sms, number_to="+15550001111", message="Test"))
-    assert [(m["To"], m["Body"]) for m in twilio.messages] == [("+15550001111", "Test")]
+    admin.send_test_sms(TestSmsRequest(provider_configuration=sms, number_to="+12015551111", message="Test"))
+    assert [(m["To"], m["Body"]) for m in twilio.messages] == [("+12015551111", "Test")]
 
 
 def _configure(client: Any, admin: dict[str, str], smtp_port: int, twilio_url: str) -> None:
@@ -63,14 +63,14 @@ def test_codes_and_notifications_over_smtp_and_twilio(real_delivery, client, sys
     enroll_totp(client, headers)
 
     # SMS enrollment and login through Twilio's Messages API.
-    body = {"providerType": "SMS", "useByDefault": False, "phoneNumber": "+15550002222"}
+    body = {"providerType": "SMS", "useByDefault": False, "phoneNumber": "+12015552222"}
     assert client.post("/api/2fa/account/config/submit", headers=headers, json=body).status_code == 200
     code = re.search(r"\d{6}", twilio.messages[-1]["Body"]).group(0)  # type: ignore[union-attr]
     assert client.post(f"/api/2fa/account/config?verificationCode={code}", headers=headers, json=body).status_code == 200
     pv = pre_token(client, OWNER, PASSWORD)
     assert client.post("/api/auth/2fa/verification/send?providerType=SMS", headers=pv).status_code == 200
     sms = twilio.messages[-1]
-    assert sms["To"] == "+15550002222" and sms["Body"].startswith("Verification code: ")
+    assert sms["To"] == "+12015552222" and sms["Body"].startswith("Verification code: ")
     assert check(client, pv, "SMS", sms["Body"][-6:]).status_code == 200
 
     # Email enrollment over SMTP.

@@ -13,7 +13,6 @@ from tests.e2e.conftest import shot
 from tests.e2e.helpers import ready, sign_in, sign_in_sysadmin, sign_out
 from tests.factories import create_user, oathtool
 from tests.support import wait_for_message
-from tests.support import outbox
 from tests.twofa_helpers import enroll_totp, full_headers, save_platform
 
 EMAIL = "user@example.com"

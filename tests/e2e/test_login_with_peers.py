@@ -18,7 +18,7 @@ from tests.twofa_helpers import enroll_totp, full_headers
 
 EMAIL = "peer-user@example.com"
 PASSWORD = "peer-user-Pa55word"
-PHONE = "+15550003333"
+PHONE = "+12015553333"
 
 
 def _wait(predicate: Any, what: str) -> Any:

@@ -3,6 +3,7 @@ one that refuses recipients. Received messages are parsed with the email package
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import ssl
@@ -44,6 +45,7 @@ class Received:
 @dataclass
 class Recorder:
     refuse_rcpt: str | None = None
+    delay_s: float = 0.0  # a remote mail server's round trips, before it accepts the message
     messages: list[Received] = field(default_factory=list)
 
     async def handle_RCPT(
@@ -55,6 +57,8 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         self.messages.append(
             Received(
                 mail_from=envelope.mail_from,
@@ -94,8 +98,9 @@ def smtp_server(
     implicit_tls: ssl.SSLContext | None = None,
     auth: bool = False,
     refuse_rcpt: str | None = None,
+    delay_s: float = 0.0,
 ) -> Iterator[SmtpPeer]:
-    recorder = Recorder(refuse_rcpt=refuse_rcpt)
+    recorder = Recorder(refuse_rcpt=refuse_rcpt, delay_s=delay_s)
     port = free_port()
     kwargs: dict[str, Any] = {}
     if starttls is not None:

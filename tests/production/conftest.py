@@ -20,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.production.helpers import METRICS_TOKEN
 from tests.support import PG_ADMIN_URL, SYSADMIN_EMAIL, SYSADMIN_PASSWORD, free_port, make_config
 from twostep.bootstrap import Container, build
 
@@ -191,6 +192,7 @@ class Cluster:
             TWOSTEP_EMAIL_CAP_PER_CLIENT="",
             TWOSTEP_SMS_CAP_PER_CLIENT="",
             TWOSTEP_LOG_LEVEL="INFO",
+            TWOSTEP_METRICS_TOKEN=METRICS_TOKEN,
         )
         if self.redis_url:
             env["TWOSTEP_REDIS_URL"] = self.redis_url

@@ -15,6 +15,9 @@ from tests.factories import bearer, oathtool, platform, secret_of
 from tests.support import SYSADMIN_EMAIL, SYSADMIN_PASSWORD, outbox
 
 ERROR_KEYS = {"status", "message", "errorCode", "timestamp"}
+# TWOSTEP_METRICS_TOKEN of the test instances: /metrics is closed without it.
+METRICS_TOKEN = "metrics-scraper-token-0123456789"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 def http(url: str) -> httpx.Client:
@@ -140,7 +143,7 @@ def assert_error_shape(r: httpx.Response, status: int) -> None:
 
 def metrics(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """{(sample name, sorted labels): value} from one instance's /metrics."""
-    r = httpx.get(url + "/metrics", timeout=10)
+    r = httpx.get(url + "/metrics", headers=METRICS_AUTH, timeout=10)
     assert r.status_code == 200, r.text
     samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
     for family in text_string_to_metric_families(r.text):

@@ -11,6 +11,7 @@ import pytest
 
 from tests.factories import create_user, fresh_step_time, oathtool
 from tests.production.helpers import (
+    METRICS_AUTH,
     check,
     code_for,
     enroll_email,
@@ -196,7 +197,9 @@ def test_metrics_health_and_logs_of_the_instances(cluster: Any) -> None:
     assert total(cluster.urls, "twostep_logins_total", result="second_step") >= 5
     assert total(cluster.urls, "twostep_second_step_checks_total", result="incorrect") >= 3
     assert total(cluster.urls, "twostep_http_request_duration_seconds_count") > 0
-    assert "twostep_http_request_duration_seconds_bucket" in httpx.get(a + "/metrics").text
+    scraped = httpx.get(a + "/metrics", headers=METRICS_AUTH).text
+    assert "twostep_http_request_duration_seconds_bucket" in scraped
+    assert httpx.get(a + "/metrics").status_code == 401
 
     # Logs: JSON lines with request ids; no code, token or query string anywhere.
     for server in cluster.servers:

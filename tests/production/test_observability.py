@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.production.helpers import METRICS_TOKEN
 from tests.support import SYSADMIN_EMAIL, make_config
 from twostep.bootstrap import build
 from twostep.logging_setup import (
@@ -29,7 +30,7 @@ from twostep.web.observability import new_request_id
 
 @pytest.fixture
 def app_client(tmp_path: Path) -> Iterator[TestClient]:
-    container = build(make_config(tmp_path, None))
+    container = build(make_config(tmp_path, None, metrics_token=METRICS_TOKEN))
     initialize(container, announce=lambda *_: None)
     with TestClient(create_app(container), base_url="http://testserver") as client:
         yield client
@@ -145,9 +146,41 @@ def test_readiness_liveness_and_metrics(app_client: TestClient) -> None:
         "/api/auth/login", json={"username": SYSADMIN_EMAIL, "password": "wrong-Pa55"}
     )
     assert r.status_code == 401
-    text = app_client.get("/metrics").text
+    text = app_client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
     assert 'twostep_logins_total{result="failed"}' in text
     assert 'route="/api/auth/login"' in text
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "Bearer", "Bearer ", f"Bearer {METRICS_TOKEN}x", f"Bearer {METRICS_TOKEN[:-1]}",
+     f"Basic {METRICS_TOKEN}", METRICS_TOKEN, "Bearer wrong"],
+)  # fmt: skip
+def test_metrics_need_the_token(app_client: TestClient, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    r = app_client.get("/metrics", headers=headers)
+    assert r.status_code == 401
+    assert set(r.json()) == {"status", "message", "errorCode", "timestamp"}
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    assert "twostep_" not in r.text
+    assert app_client.get("/metrics", headers={"Authorization": f"bearer {METRICS_TOKEN}"}).status_code == 200
+
+
+def test_metrics_are_closed_without_a_token_setting(tmp_path: Path) -> None:
+    container = build(make_config(tmp_path, None))
+    initialize(container, announce=lambda *_: None)
+    with TestClient(create_app(container), base_url="http://testserver") as client:
+        for authorization in ("Bearer ", "Bearer None", "Bearer null", None):
+            headers = {"Authorization": authorization} if authorization is not None else {}
+            assert client.get("/metrics", headers=headers).status_code == 401
+        assert client.get("/healthz").status_code == 200  # load balancers still see health
+        assert client.get("/readyz").status_code == 200
+    container.close()
+
+
+def test_a_short_metrics_token_is_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        make_config(tmp_path, None, metrics_token="short")
 
 
 def test_readiness_is_503_in_the_error_shape_when_the_limiter_is_down(

@@ -20,7 +20,7 @@ from collections import Counter
 
 from tests.factories import oathtool, secret_of
 from tests.security.helpers import check, dump_database, last_code_to, pv_of, send
-from tests.support import outbox
+from tests.support import deliver_queued_mail, outbox
 from tests.twofa_helpers import enroll_backup, enroll_delivered
 from twostep.keys import load_keys
 
@@ -118,14 +118,14 @@ def test_database_dump_holds_no_code_secret_token_or_password(
     ).json()
     for i, code in enumerate(pending_codes["codes"]):
         secrets[f"pending backup code {i}"] = code
-    enroll_delivered(client, container, victim.headers, "SMS", "+15550001111")
+    enroll_delivered(client, container, victim.headers, "SMS", "+12015551111")
     enroll_delivered(client, container, victim.headers, "EMAIL", "inbox@example.com")
     # A pending setup code (sent, never confirmed).
     assert (
         client.post(
             "/api/2fa/account/config/submit",
             headers=victim.headers,
-            json={"providerType": "SMS", "phoneNumber": "+15550002222"},
+            json={"providerType": "SMS", "phoneNumber": "+12015552222"},
         ).status_code
         == 200
     )
@@ -134,7 +134,7 @@ def test_database_dump_holds_no_code_secret_token_or_password(
     assert send(client, waiting, "EMAIL").status_code == 200
     used = pv_of(client, victim)
     assert send(client, used, "SMS").status_code == 200
-    pair = check(client, used, "SMS", last_code_to(container, "+15550001111")).json()
+    pair = check(client, used, "SMS", last_code_to(container, "+12015551111")).json()
     pair2 = check(client, pv_of(client, victim), "BACKUP_CODE", backup[0]).json()
     pair3 = check(client, pv_of(client, victim), "TOTP", oathtool(victim.secret)).json()
     for i, p in enumerate([pair, pair2, pair3]):
@@ -143,6 +143,7 @@ def test_database_dump_holds_no_code_secret_token_or_password(
     secrets["pre-verification token"] = waiting["X-Authorization"][7:]
     # A password reset token.
     client.post("/api/noauth/resetPasswordByEmail", json={"email": victim.email})
+    deliver_queued_mail(container)
     link = [m for m in outbox(container.config) if "resetToken=" in m["body"]][-1]["body"]
     secrets["reset token"] = re.search(r"resetToken=([\w-]+)", link).group(1)  # type: ignore[union-attr]
     for i, m in enumerate(outbox(container.config)):

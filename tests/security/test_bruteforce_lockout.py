@@ -33,7 +33,7 @@ from tests.security.helpers import (
 from tests.support import outbox
 from tests.twofa_helpers import enroll_backup, enroll_delivered, save_platform
 
-PHONE = "+15550001111"
+PHONE = "+12015551111"
 MAILBOX = "victim.inbox@example.com"
 
 

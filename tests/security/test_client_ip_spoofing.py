@@ -93,7 +93,7 @@ def test_rotating_headers_do_not_escape_the_per_client_send_cap(
     users = []
     for i in range(4):
         account = make_account(container, client, f"sms{i}@example.com", "sms-Pa55word")
-        enroll_delivered(client, container, account.headers, "SMS", f"+1555000{i:04d}")
+        enroll_delivered(client, container, account.headers, "SMS", f"+1201555{i:04d}")
         users.append(account)
     cfg = container.config
     # The enrollment sends above count too (4 from "testclient"): allow exactly three more.

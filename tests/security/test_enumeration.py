@@ -20,7 +20,6 @@ import statistics
 import time
 
 import httpx
-import pytest
 
 from tests.factories import create_user
 from tests.peers.net import silent_server

@@ -31,7 +31,7 @@ from tests.security.helpers import (
     send,
     wrong_totp,
 )
-from tests.support import outbox
+from tests.support import deliver_queued_mail, outbox
 from tests.twofa_helpers import enroll_backup, enroll_delivered, enroll_totp, login, save_platform
 
 # -- A8: step skipping and other paths -------------------------------------------------------------
@@ -89,6 +89,7 @@ def test_password_reset_never_logs_in_and_keeps_the_second_factor(
     container, client, victim
 ) -> None:  # type: ignore[no-untyped-def]
     client.post("/api/noauth/resetPasswordByEmail", json={"email": victim.email})
+    deliver_queued_mail(container)
     link = [m for m in outbox(container.config) if "resetToken=" in m["body"]][-1]["body"]
     token = re.search(r"resetToken=([\w-]+)", link).group(1)  # type: ignore[union-attr]
     r = client.post(
@@ -177,17 +178,17 @@ def test_an_email_code_of_login_1_does_not_complete_login_2(container, client, v
 
 def test_a_delivered_code_is_bound_to_its_user(container, client, victim, other) -> None:  # type: ignore[no-untyped-def]
     """Both users on the same phone: the code sent for A's login does not open B's."""
-    enroll_delivered(client, container, victim.headers, "SMS", "+15550009999")
-    enroll_delivered(client, container, other.headers, "SMS", "+15550009999")
+    enroll_delivered(client, container, victim.headers, "SMS", "+12015559999")
+    enroll_delivered(client, container, other.headers, "SMS", "+12015559999")
     pv_a, pv_b = pv_of(client, victim), pv_of(client, other)
     assert send(client, pv_a, "SMS").status_code == 200
-    code = last_code_to(container, "+15550009999")
+    code = last_code_to(container, "+12015559999")
     assert check(client, pv_b, "SMS", code).status_code == 400
     assert check(client, pv_a, "SMS", code).status_code == 200
 
 
 def test_a_code_is_bound_to_its_provider(container, client, victim) -> None:  # type: ignore[no-untyped-def]
-    enroll_delivered(client, container, victim.headers, "SMS", "+15550001111")
+    enroll_delivered(client, container, victim.headers, "SMS", "+12015551111")
     enroll_delivered(client, container, victim.headers, "EMAIL", "inbox@example.com")
     pv = pv_of(client, victim)
     assert send(client, pv, "EMAIL").status_code == 200
@@ -196,7 +197,7 @@ def test_a_code_is_bound_to_its_provider(container, client, victim) -> None:  # 
     assert check(client, pv, "EMAIL", code).status_code == 200
 
 
-@pytest.mark.parametrize("kind,target", [("SMS", "+15550001111"), ("EMAIL", "inbox@example.com")])
+@pytest.mark.parametrize("kind,target", [("SMS", "+12015551111"), ("EMAIL", "inbox@example.com")])
 def test_a_setup_code_is_not_a_login_code(container, client, victim, kind, target) -> None:  # type: ignore[no-untyped-def]
     """A code from `submit` (setup) for the very destination the factor uses cannot log in."""
     enroll_delivered(client, container, victim.headers, kind, target)
@@ -220,7 +221,7 @@ def test_a_login_code_is_not_a_setup_code(container, client, victim) -> None:  #
     r = client.post(
         f"/api/2fa/account/config?verificationCode={code}",
         headers=victim.headers,
-        json={"providerType": "SMS", "phoneNumber": "+15550004444"},
+        json={"providerType": "SMS", "phoneNumber": "+12015554444"},
     )
     assert r.status_code == 400
 

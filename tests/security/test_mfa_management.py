@@ -180,7 +180,7 @@ def test_client_chosen_backup_codes_are_refused(client, fresh, change) -> None: 
 
 @pytest.mark.parametrize(
     "kind,sent_to,saved_as",
-    [("SMS", "+15550001111", "+15550002222"), ("EMAIL", "mine@example.com", "victim@example.com")],
+    [("SMS", "+12015551111", "+12015552222"), ("EMAIL", "mine@example.com", "victim@example.com")],
 )
 def test_a_setup_code_only_confirms_the_destination_it_went_to(
     container, client, fresh, kind, sent_to, saved_as

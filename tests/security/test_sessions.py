@@ -26,7 +26,7 @@ from tests.security.helpers import (
     pv_of,
     wrong_totp,
 )
-from tests.support import outbox
+from tests.support import deliver_queued_mail, outbox
 from tests.twofa_helpers import enroll_backup
 
 
@@ -120,6 +120,7 @@ def test_a_password_reset_kills_every_session_and_pending_second_step(
     container, client, victim, devices
 ) -> None:  # type: ignore[no-untyped-def]
     client.post("/api/noauth/resetPasswordByEmail", json={"email": victim.email})
+    deliver_queued_mail(container)
     token = re.search(r"resetToken=([\w-]+)", outbox(container.config)[-1]["body"]).group(1)  # type: ignore[union-attr]
     assert (
         client.post(

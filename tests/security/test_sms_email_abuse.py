@@ -12,8 +12,9 @@ go through the email package's strict policy; templates are rendered in a sandbo
 as variables (SMS templates by plain `${code}` substitution); links in mails should come from the
 configured base URL.
 
-Not applicable: bot challenges (no unauthenticated send exists); premium-number/VoIP type checks
-(no number-type data source); CSRF on send (bearer API, see test_mfa_management.py).
+Number types (premium-rate, VoIP...: libphonenumber) are in test_sms_number_types.py. Not
+applicable: bot challenges (no unauthenticated send exists); CSRF on send (bearer API, see
+test_mfa_management.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pytest
 from sqlalchemy import delete
 
 from tests.security.helpers import check, last_code_to, make_account, pv_of, send
-from tests.support import outbox
+from tests.support import deliver_queued_mail, outbox
 from tests.twofa_helpers import enroll_delivered, save_platform
 from twostep.storage import tables as t
 
@@ -62,7 +63,7 @@ def _users(container, client, n: int):  # type: ignore[no-untyped-def]
 def test_login_codes_go_out_once_per_period_whatever_the_login_or_client(
     container, client, victim
 ) -> None:  # type: ignore[no-untyped-def]
-    enroll_delivered(client, container, victim.headers, "SMS", "+15550001111")
+    enroll_delivered(client, container, victim.headers, "SMS", "+12015551111")
     before = len(outbox(container.config))
     pv = pv_of(client, victim)
     assert send(client, pv, "SMS").status_code == 200
@@ -76,7 +77,7 @@ def test_login_codes_go_out_once_per_period_whatever_the_login_or_client(
 
 
 def test_login_codes_go_only_to_the_enrolled_destination(container, client, victim) -> None:  # type: ignore[no-untyped-def]
-    enroll_delivered(client, container, victim.headers, "SMS", "+15550001111")
+    enroll_delivered(client, container, victim.headers, "SMS", "+12015551111")
     pv = pv_of(client, victim)
     r = client.post(
         "/api/auth/2fa/verification/send",
@@ -85,11 +86,11 @@ def test_login_codes_go_only_to_the_enrolled_destination(container, client, vict
         json={"phoneNumber": "+900123456789", "email": "attacker@evil.example"},
     )
     assert r.status_code == 200
-    assert outbox(container.config)[-1]["to"] == "+15550001111"
+    assert outbox(container.config)[-1]["to"] == "+12015551111"
 
 
 def test_login_codes_need_the_pre_verification_token(container, client, victim) -> None:  # type: ignore[no-untyped-def]
-    enroll_delivered(client, container, victim.headers, "SMS", "+15550001111")
+    enroll_delivered(client, container, victim.headers, "SMS", "+12015551111")
     before = len(outbox(container.config))
     assert send(client, {}, "SMS").status_code == 401
     assert send(client, victim.headers, "SMS").status_code == 403
@@ -116,23 +117,23 @@ CAP_CASES = {
     # cap: (channel, destinations per send, same user for every send?)
     "sms_cap_per_user": (
         "SMS",
-        ["+15550001001", "+447700900002", "+4915100000003", "+33612345604"],
+        ["+12015551001", "+447400900002", "+4915100000003", "+33612345604"],
         True,
     ),
-    "sms_cap_per_destination": ("SMS", ["+15550001111"] * 4, False),
+    "sms_cap_per_destination": ("SMS", ["+12015551111"] * 4, False),
     "sms_cap_per_block": (
         "SMS",
-        ["+15550001001", "+15550001002", "+15550001003", "+15550001004"],
+        ["+12015551001", "+12015551002", "+12015551003", "+12015551004"],
         False,
     ),
     "sms_cap_per_country": (
         "SMS",
-        ["+447700900001", "+447711900002", "+447722900003", "+447733900004"],
+        ["+447400900001", "+447411900002", "+447422900003", "+447433900004"],
         False,
     ),
     "sms_cap_global": (
         "SMS",
-        ["+15550001001", "+447700900002", "+4915100000003", "+33612345604"],
+        ["+12015551001", "+447400900002", "+4915100000003", "+33612345604"],
         False,
     ),
     "email_cap_per_user": (
@@ -167,11 +168,11 @@ def test_send_caps(container, client, platform, cap) -> None:  # type: ignore[no
 def test_the_country_allow_list(container, client, platform) -> None:  # type: ignore[no-untyped-def]
     container.config.sms_allowed_country_codes = "1,44"
     (user,) = _users(container, client, 1)
-    assert _submit(client, user.headers, "SMS", "+15550001111").status_code == 200
-    assert _submit(client, user.headers, "SMS", "+447700900001").status_code == 200
-    r = _submit(client, user.headers, "SMS", "+88212345678")
-    assert r.status_code == 400
-    assert outbox(container.config)[-1]["to"] != "+88212345678"
+    assert _submit(client, user.headers, "SMS", "+12015551111").status_code == 200
+    assert _submit(client, user.headers, "SMS", "+447400900001").status_code == 200
+    r = _submit(client, user.headers, "SMS", "+4915123456789")  # a valid German mobile
+    assert r.status_code == 400 and "country code +49 is not allowed" in r.json()["message"]
+    assert outbox(container.config)[-1]["to"] != "+4915123456789"
 
 
 # -- A18 -----------------------------------------------------------------------------------------------
@@ -201,8 +202,8 @@ def test_header_injection_through_the_email_field(container, client, victim, add
 
 
 BAD_PHONES = [
-    "+15550001111\r\nX",
-    "+15550001111\r",
+    "+12015551111\r\nX",
+    "+12015551111\r",
     "+1 555 000 1111",
     "+1-555-000-1111",
     "15550001111",
@@ -218,7 +219,7 @@ def test_malformed_phone_numbers(container, client, victim, number) -> None:  # 
     assert len(outbox(container.config)) == before
 
 
-@pytest.mark.parametrize("kind,target", [("EMAIL", "me@example.com\n"), ("SMS", "+15550001111\n")])
+@pytest.mark.parametrize("kind,target", [("EMAIL", "me@example.com\n"), ("SMS", "+12015551111\n")])
 def test_a_trailing_newline_is_refused(container, client, victim, kind, target) -> None:  # type: ignore[no-untyped-def]
     assert _submit(client, victim.headers, kind, target).status_code == 400
 
@@ -254,7 +255,7 @@ def test_sms_template_is_substituted_not_evaluated(
         },
     ]
     save_platform(client, sysadmin_headers, providers=providers)
-    assert _submit(client, victim.headers, "SMS", "+15550001111").status_code == 200
+    assert _submit(client, victim.headers, "SMS", "+12015551111").status_code == 200
     body = outbox(container.config)[-1]["body"]
     assert (
         body.startswith("{{7*7}} ")
@@ -282,6 +283,7 @@ def _assert_reset_link_stays_home(container, client, victim, headers) -> None:  
         ).status_code
         == 200
     )
+    deliver_queued_mail(container)
     body = [m for m in outbox(container.config) if m["to"] == victim.email][-1]["body"]
     assert "resetToken=" in body
     assert "evil.example" not in body
@@ -294,6 +296,7 @@ def test_reset_links_use_the_configured_base_url(container, client, victim) -> N
         json={"email": victim.email},
         headers={"Host": "evil.example"},
     )
+    deliver_queued_mail(container)
     body = [m for m in outbox(container.config) if m["to"] == victim.email][-1]["body"]
     assert (
         "https://iot.example.com/api/noauth/resetPassword?resetToken=" in body

@@ -17,7 +17,7 @@ from sqlalchemy import update
 
 from tests.factories import bearer, create_user, oathtool, secret_of
 from tests.security.helpers import credentials_row
-from tests.support import outbox
+from tests.support import deliver_queued_mail, outbox
 from tests.twofa_helpers import (
     enroll_backup,
     enroll_delivered,
@@ -234,6 +234,7 @@ def test_pending_enrollments_end_with_a_password_change_and_with_their_sign_in(
 def _reset_link_token(client, container, email: str) -> str:  # type: ignore[no-untyped-def]
     r = client.post("/api/noauth/resetPasswordByEmail", json={"email": email})
     assert r.status_code == 200
+    deliver_queued_mail(container)
     mail = [m for m in outbox(container.config) if m["to"] == email][-1]
     return re.search(r"resetToken=([\w-]+)", mail["body"]).group(1)  # type: ignore[union-attr]
 

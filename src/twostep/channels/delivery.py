@@ -14,16 +14,18 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from twostep.channels.errors import ChannelConfigError, ChannelError
+from twostep.channels.errors import ChannelConfigError, ChannelError, ChannelSendError
 from twostep.channels.render import render_email
 from twostep.channels.settings_secrets import unseal
-from twostep.channels.sms_rules import SmsSender
+from twostep.channels.sms_rules import SmsSender, validate_number
 from twostep.channels.smtp import SmtpSettings, SmtpTransport
 from twostep.config import Config
 from twostep.crypto import SecretBox
+from twostep.domain import phone_numbers
 from twostep.domain.errors import BadRequest, DeliveryFailed
 from twostep.domain.ids import now_ms
 from twostep.storage.db import Database
@@ -184,9 +186,20 @@ class Delivery:
             log.warning("test email not sent: %s", exc.message)
             raise DeliveryFailed(f"Unable to send mail: {exc.message}") from None
 
-    def test_sms(self, provider: dict[str, Any], to: str, text: str) -> None:
+    def test_sms(
+        self, provider: dict[str, Any], to: str | None, text: str, allowed_types: Iterable[str]
+    ) -> None:
+        """Like ThingsBoard's: the sender is built first (its configuration errors first), then
+        the number is checked. Unlike it, for every provider (SMPP too) the number must be E.164
+        and a valid number of an allowed type: the administrator's test is no way to reach a
+        premium-rate number."""
         try:
-            self._sms_sender(provider).send(to, text)
+            sender = self._sms_sender(provider)
+            number = validate_number(to)
+            refused = phone_numbers.refusal(number, allowed_types)
+            if refused:
+                raise ChannelSendError(f"the phone number {refused}")
+            sender.send(number, text)
         except ChannelError as exc:
             log.warning("test SMS not sent: %s", exc.message)
             raise DeliveryFailed(f"Unable to send SMS: {exc.message}") from None

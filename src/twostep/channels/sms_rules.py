@@ -1,5 +1,5 @@
-"""Rules every SMS transport shares (ThingsBoard's AbstractSmsSender), and phone-number helpers the
-send caps use. Pure functions: no I/O."""
+"""Rules every SMS transport shares (ThingsBoard's AbstractSmsSender), and the number block the send
+caps use. Pure functions: no I/O. Which numbers a code may go to at all is domain/phone_numbers.py."""
 
 from __future__ import annotations
 
@@ -13,21 +13,10 @@ MAX_SMS_LENGTH = 1600  # Twilio's and SNS's limit; ThingsBoard truncates to it
 
 INVALID_NUMBER = "Invalid phone number format. Phone number must be in E.164 format."
 
-# ITU-T E.164 country calling codes are prefix-free: 1 and 7 are the only one-digit codes, the
-# two-digit ones are listed here, every other assigned code has three digits.
-_ONE_DIGIT = {"1", "7"}
-_TWO_DIGIT = {
-    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45", "46",
-    "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61", "62", "63",
-    "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94", "95", "98",
-}  # fmt: skip
-
 
 class SmsSender(Protocol):
     def send(self, to: str, text: str) -> None:
         """Deliver one message or raise ChannelSendError."""
-
-
 
 
 def validate_number(number: str | None) -> str:
@@ -47,16 +36,6 @@ def prepare_message(text: str) -> str:
     text = text.removesuffix('"')
     text = text.replace("\\n", "\n")
     return text[:MAX_SMS_LENGTH]
-
-
-def country_calling_code(number: str) -> str:
-    """The country calling code of an E.164 number ('+4915...' -> '49')."""
-    digits = number.lstrip("+")
-    if digits[:1] in _ONE_DIGIT:
-        return digits[:1]
-    if digits[:2] in _TWO_DIGIT:
-        return digits[:2]
-    return digits[:3]
 
 
 def number_block(number: str) -> str:

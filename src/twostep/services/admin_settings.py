@@ -19,6 +19,7 @@ from twostep.channels.delivery import SMS_PROVIDER_TYPES, build_sms_sender
 from twostep.channels.errors import ChannelConfigError
 from twostep.channels.settings_secrets import merge, public_view, seal, unseal
 from twostep.channels.smtp import SmtpSettings
+from twostep.domain import phone_numbers
 from twostep.domain.errors import BadRequest, DeliveryFailed, NotFound
 from twostep.domain.ids import NULL_UUID, new_id, now_ms, parse_uuid
 from twostep.services import audit, settings_store
@@ -92,6 +93,9 @@ def _prepare(key: str, value: dict[str, Any], stored: dict[str, Any] | None) -> 
                     "SMS provider type should be one of " + ", ".join(SMS_PROVIDER_TYPES)
                 )
             build_sms_sender(merged, timeout_s=1.0)  # validates only; SMPP binds at send time
+            problem = phone_numbers.settings_problem(merged.get(phone_numbers.SETTINGS_FIELD))
+            if problem:
+                raise ChannelConfigError(problem)
     except ChannelConfigError as exc:
         raise BadRequest(exc.message) from None
     return merged
@@ -182,7 +186,13 @@ def test_sms(c: Any, principal: Any, body: dict[str, Any]) -> None:
             merged = merge("sms", provider, stored)
         except ChannelConfigError as exc:
             raise DeliveryFailed(f"Unable to send SMS: {exc.message}") from None
-        c.delivery.test_sms(merged, number if isinstance(number, str) else None, str(message or ""))
+        # The submitted settings' number types, else the stored ones (twostep's own field).
+        types = phone_numbers.allowed_types(
+            merged if phone_numbers.SETTINGS_FIELD in merged else stored
+        )
+        c.delivery.test_sms(
+            merged, number if isinstance(number, str) else None, str(message or ""), types
+        )
     except DeliveryFailed as exc:
         failure = exc.message
         raise

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 
 from twostep.bootstrap import Container
+from twostep.channels.render import render_email
 from twostep.domain import password_blocklist, password_policy
 from twostep.domain.errors import (
     AuthenticationFailed,
@@ -18,10 +19,11 @@ from twostep.domain.errors import (
     PasswordViolation,
     TokenExpired,
 )
-from twostep.domain.ids import now_ms
+from twostep.domain.ids import NULL_UUID, now_ms
 from twostep.services import (
     audit,
     credentials,
+    mail_queue,
     settings_store,
     sign_in,
     tokens,
@@ -197,7 +199,9 @@ def _password_failure(
 
 
 def _notify_lockout(c: Container, email: str, settings: dict[str, Any], max_attempts: Any) -> None:
-    twofa_notify.best_effort_email(
+    # Queued: an SMTP exchange here would make the request that locks a known account slower
+    # than the same request for an unknown address.
+    twofa_notify.queued_email(
         c,
         settings.get("userLockoutNotificationEmail"),
         "account_lockout",
@@ -427,19 +431,41 @@ def activate(
 
 
 def request_password_reset(c: Container, *, email: str, base_url: str) -> None:
-    """Always succeeds from the caller's view (no enumeration); mails only existing, active users."""
+    """Queues the request and nothing else: the same statement for every address, known or not
+    (no lookup here), so that neither the answer, nor its time, nor the next request's time
+    tells whether the account exists. The mail queue's worker does the rest
+    (send_password_reset)."""
+    mail_queue.enqueue(c, PASSWORD_RESET, {"email": email, "base_url": base_url})
+
+
+PASSWORD_RESET = "password_reset"  # the mail queue's kind of row
+RESET_REQUESTS_PER_HOUR = 5  # per address
+
+
+def send_password_reset(c: Container, payload: dict[str, Any], *, first_attempt: bool) -> None:
+    """The queued half of a reset request, run by the mail queue's worker, off any request. Only
+    an existing, enabled account within RESET_REQUESTS_PER_HOUR gets a new token and the mail;
+    every other address goes through the same statements (lookup, limit, a token write that
+    matches no row, the rendering), so that not even the worker's load tells them apart. Raises
+    DeliveryFailed for the queue to try again (with a new token: the old one was never sent)."""
+    email, base_url = str(payload["email"]), str(payload["base_url"])
     with c.db.read() as conn:
         row = users_repo.by_email(conn, email)
         settings = settings_store.security_settings(conn)
-    if row is None or not row.enabled:
-        return
-    key = f"reset-request:{row.id}"
-    if not c.limiter.hit(key, capacity=5, period_s=3600):
-        return
-    token = _issue_reset_token(c, row.id, settings)
+    # Decided once per request (a retry is the same request), keyed by the address asked for.
+    within_limit = not first_attempt or c.limiter.hit(
+        "reset-request:" + c.codes.hash(email, scope="reset-request")[:32],
+        capacity=RESET_REQUESTS_PER_HOUR,
+        period_s=3600,
+    )
+    send = row is not None and row.enabled and within_limit
+    token = _issue_reset_token(c, row.id if send else NULL_UUID, settings)
     ttl = settings.get("passwordResetTokenTtl") or 24
-    link = f"{base_url}/api/noauth/resetPassword?resetToken={token}"
-    twofa_notify.best_effort_email(c, row.email, "reset_password", {"link": link, "ttl_hours": ttl})
+    context = {"link": f"{base_url}/api/noauth/resetPassword?resetToken={token}", "ttl_hours": ttl}
+    if send:
+        c.delivery.send_email(row.email, "reset_password", context)
+    else:
+        render_email("reset_password", context)
 
 
 def check_reset_token(c: Container, token: str) -> str:

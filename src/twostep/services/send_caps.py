@@ -18,15 +18,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from twostep.channels.sms_rules import (
-    INVALID_NUMBER,
-    country_calling_code,
-    is_e164,
-    number_block,
-)
+from twostep.channels.sms_rules import INVALID_NUMBER, number_block
+from twostep.domain.contacts import is_e164
 from twostep.domain.errors import BadRequest, TooManyRequests
 from twostep.domain.ids import NULL_UUID
-from twostep.services import audit
+from twostep.domain.phone_numbers import country_calling_code
+from twostep.services import audit, sms_numbers
 from twostep.storage import tables as t
 
 log = logging.getLogger("twostep.send_caps")
@@ -75,7 +72,8 @@ def check_send_allowed(
     client_address: str,
 ) -> None:
     """Raise TooManyRequests (429) when a cap is exceeded, BadRequest (400) when an SMS
-    destination is not E.164 or not in the country allow-list. Call it outside any open write
+    destination is not E.164, not in the country allow-list, or not a valid number of an allowed
+    type (domain/phone_numbers.py). Call it outside any open write
     transaction (each counter commits on its own) and before generating the code."""
     if channel not in AUDIT_ACTION:
         raise ValueError(f"unknown channel {channel!r}")
@@ -94,6 +92,11 @@ def check_send_allowed(
             cc = country_calling_code(destination)
             _refuse(container, channel, user_id, destination, client_address, "country not allowed")
             raise BadRequest(f"SMS to country code +{cc} is not allowed")
+        # Valid for its region and of an allowed type: a number enrolled under wider settings
+        # (or before this check) gets no premium-rate, VoIP... codes either.
+        if refused := sms_numbers.refusal(container, destination):
+            _refuse(container, channel, user_id, destination, client_address, "number not allowed")
+            raise BadRequest(f"SMS to this phone number is not allowed: it {refused}")
         caps += [
             ("sms_cap_per_user", f"cap:sms:user:{user_id}", "per user"),
             ("sms_cap_per_destination", f"cap:sms:dest:{hashed(destination)}", "per destination"),

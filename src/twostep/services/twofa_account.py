@@ -31,6 +31,7 @@ from twostep.providers import REGISTRY, delivered_code, totp
 from twostep.providers.base import Generated, Submitted
 from twostep.services import (
     audit,
+    sms_numbers,
     sign_in,
     tokens,
     twofa_guard,
@@ -146,12 +147,15 @@ def _replace_pending(
     )
 
 
-def _validate_target(body: Submitted) -> str:
+def _validate_target(c: Container, body: Submitted) -> str:
     if body.type == ProviderType.SMS:
         if not body.phone or not body.phone.strip():
             raise BadRequest("Validation error: phoneNumber must not be blank")
         if not is_e164(body.phone):
             raise BadRequest("Validation error: phoneNumber is not of E.164 format")
+        # Valid for its region and of an allowed type (no premium-rate, VoIP... numbers).
+        if refused := sms_numbers.refusal(c, body.phone):
+            raise BadRequest(f"Validation error: phoneNumber {refused}")
         return body.phone
     if not body.email or not body.email.strip():
         raise BadRequest("Validation error: email must not be blank")
@@ -168,7 +172,7 @@ def submit(c: Container, claims: Claims, body: Submitted, client: Any) -> None:
         user = users_repo.by_id(conn, user_id)
     if body.type not in (ProviderType.SMS, ProviderType.EMAIL):
         return
-    target = _validate_target(body)
+    target = _validate_target(c, body)
     provider = settings.provider(body.type)
     lifetime = provider.code_lifetime or 120  # type: ignore[union-attr]
     code = codes.numeric_code()
@@ -214,7 +218,7 @@ def verify_and_save(
         raise AuthenticationFailed("User is disabled")
     settings = _platform_provider(settings, body.type)
     if body.type == ProviderType.SMS or body.type == ProviderType.EMAIL:
-        _validate_target(body)
+        _validate_target(c, body)
     if body.type != ProviderType.BACKUP_CODE and not c.limiter.hit(
         f"setup-verify:{user_id}:{body.type.value}",
         capacity=SETUP_ATTEMPTS,

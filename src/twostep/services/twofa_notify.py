@@ -10,7 +10,7 @@ from twostep.bootstrap import Container
 from twostep.domain.errors import DeliveryFailed
 from twostep.domain.twofa.providers import ProviderType
 from twostep.domain.useragent import describe
-from twostep.services import audit
+from twostep.services import audit, mail_queue
 
 log = logging.getLogger("twostep.twofa")
 
@@ -75,6 +75,22 @@ def best_effort_email(
         c.delivery.send_email(to, template, context)
     except Exception as exc:  # notifications never fail the request that caused them
         log.warning("notification %s could not be sent: %s", template, type(exc).__name__)
+
+
+QUEUED_EMAIL = "email"  # the mail queue's kind of row for queued_email
+
+
+def queued_email(c: Container, to: str | None, template: str, context: dict[str, Any]) -> None:
+    """Like best_effort_email, but sent by the mail queue's worker after the request: for a
+    notice that only some answers of an unauthenticated route would cause (an account that
+    exists), whose SMTP exchange would otherwise show in that request's time."""
+    if to:
+        mail_queue.enqueue(c, QUEUED_EMAIL, {"to": to, "template": template, "context": context})
+
+
+def send_queued_email(c: Container, payload: dict[str, Any], *, first_attempt: bool) -> None:
+    """The mail queue's handler for queued_email; raises DeliveryFailed to be tried again."""
+    c.delivery.send_email(payload["to"], payload["template"], payload["context"])
 
 
 def _when() -> str:

@@ -247,3 +247,23 @@ rate_limit = Table(
     Column("count", Integer, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
 )
+
+# Mail that is sent after the request that asked for it, by a worker (services/mail_queue.py):
+# a password-reset request is answered before anything about the address is looked up. The
+# payload (the address, and what the mail needs) is sealed with the encryption key, bound to the
+# row; nothing in it is a secret that works (the reset token is made when the mail is sent).
+mail_queue = Table(
+    "mail_queue",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_time", BigInteger, nullable=False),
+    Column("due_at", BigInteger, nullable=False),  # the next attempt, not before
+    Column("attempts", Integer, nullable=False, default=0),  # counted when claimed
+    # A worker's claim: only it may finish the row until the lease ends (a crashed worker's
+    # rows are claimed again then).
+    Column("claim_id", Uuid),
+    Column("claimed_until", BigInteger),
+    Index("ix_mail_queue_due", "due_at"),
+)

@@ -12,14 +12,17 @@ from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
 from twostep.bootstrap import Container
-from twostep.web import errors
+from twostep.web import errors, redirects
 from twostep.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Periodic maintenance (expired-login notifications, purges) while the app serves."""
+    """Periodic maintenance (expired-login notifications, purges) and the mail queue's worker
+    while the app serves."""
+    from twostep.services.mail_worker import drain_once
     from twostep.services.maintenance import run_once
+    from twostep.web.background import every
 
     container: Container = app.state.container
     # The threadpool that runs blocking work (run_in_threadpool, plain `def` endpoints): per
@@ -35,7 +38,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 logging.getLogger("twostep.maintenance").exception("maintenance round failed")
 
     task = asyncio.create_task(loop()) if container.config.maintenance_interval_s > 0 else None
-    yield
+    # Queued mail (password-reset requests): sent by every process on its own schedule.
+    async with every(
+        container.config.mail_queue_interval_s,
+        lambda stop: drain_once(container, stop=stop),
+        name="mail_queue",
+    ):
+        yield
     if task:
         task.cancel()
 
@@ -51,6 +60,7 @@ def create_app(container: Container) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
+    redirects.install(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.config.max_body_bytes)
     # Production mode (observability): request ids, access log, Prometheus metrics. Added last so

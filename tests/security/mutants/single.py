@@ -1,6 +1,8 @@
 """Apply one mutation at a time to /tmp/mut/src, run the named tests (SQLite), restore.
 
-See ../MUTATIONS.md. over-limit-guard and secret-sealed are in layered.py."""
+See ../MUTATIONS.md. over-limit-guard and secret-sealed are in layered.py. TWOSTEP_MUT_ROOT names
+another copy than /tmp/mut (two people mutating at once), TWOSTEP_MUT_RESULTS another results
+file than /tmp/mutwork/results.json."""
 
 import json
 import os
@@ -8,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(os.environ.get("TWOSTEP_MUTATION_ROOT", "/tmp/mut"))
+ROOT = Path(os.environ.get("TWOSTEP_MUT_ROOT") or os.environ.get("TWOSTEP_MUTATION_ROOT", "/tmp/mut"))
+RESULTS = Path(os.environ.get("TWOSTEP_MUT_RESULTS", str(ROOT / "mutation-results.json")))
 SRC = ROOT / "src/twostep"
 M = []
 
@@ -738,6 +741,102 @@ mut(
 )
 
 
+mut(
+    "slash-redirect-relative",
+    "trailing-slash redirects carry a path, never the request's Host",
+    "web/redirects.py",
+    "    router.redirect_slashes = False\n",
+    "    router.redirect_slashes = True\n",
+    S + "test_redirects.py",
+)
+
+mut(
+    "metrics-token",
+    "/metrics needs the bearer token",
+    "web/routes/health.py",
+    '    if not _metrics_allowed(container.config.metrics_token, request.headers.get("authorization")):\n',
+    "    if False:\n",
+    "tests/production/test_observability.py",
+)
+
+mut(
+    "reset-request-same-work",
+    "the reset request does the same work for every address (no lookup before answering)",
+    "services/auth.py",
+    '    mail_queue.enqueue(c, PASSWORD_RESET, {"email": email, "base_url": base_url})\n',
+    "    with c.db.read() as conn:\n"
+    "        if users_repo.by_email(conn, email) is None:\n"
+    "            return\n"
+    '    mail_queue.enqueue(c, PASSWORD_RESET, {"email": email, "base_url": base_url})\n',
+    S + "test_reset_enumeration.py",
+)
+
+mut(
+    "reset-worker-same-work",
+    "the queue's worker does the same statements for unknown addresses",
+    "services/auth.py",
+    "    token = _issue_reset_token(c, row.id if send else NULL_UUID, settings)\n",
+    '    token = _issue_reset_token(c, row.id, settings) if send else "x" * 40\n',
+    S + "test_reset_enumeration.py",
+)
+
+mut(
+    "mail-queue-claim-exclusive",
+    "a row held by a worker is not claimed by another",
+    "services/mail_queue.py",
+    '    return (_q.due_at <= bindparam("b_now")) & (\n'
+    '        _q.claimed_until.is_(None) | (_q.claimed_until < bindparam("b_now"))\n'
+    "    )\n",
+    '    return _q.due_at <= bindparam("b_now")\n',
+    "tests/api/test_mail_queue.py",
+)
+
+mut(
+    "mail-queue-bounded-retries",
+    "a failing mail is tried at most MAX_ATTEMPTS times",
+    "services/mail_queue.py",
+    "    if item.attempt >= MAX_ATTEMPTS:\n",
+    "    if False:\n",
+    "tests/api/test_mail_queue.py",
+)
+
+mut(
+    "reset-limit-in-worker",
+    "at most 5 reset mails an hour per address, decided by the worker",
+    "services/auth.py",
+    "        capacity=RESET_REQUESTS_PER_HOUR,\n",
+    "        capacity=10**6,\n",
+    "tests/api/test_mail_queue.py",
+)
+
+mut(
+    "lockout-notice-queued",
+    "the password-lockout notice is queued, not sent in the locking request",
+    "services/auth.py",
+    "    twofa_notify.queued_email(\n",
+    "    twofa_notify.best_effort_email(\n",
+    S + "test_reset_enumeration.py",
+)
+
+mut(
+    "sms-number-types",
+    "SMS codes go only to numbers of an allowed type (no premium-rate, VoIP...)",
+    "domain/phone_numbers.py",
+    "    if number.type in allowed:\n        return None\n",
+    "    if True:\n        return None\n",
+    S + "test_sms_number_types.py",
+)
+
+mut(
+    "test-sms-number-types",
+    "the administrator's test SMS follows the number policy too",
+    "channels/delivery.py",
+    "            if refused:\n                raise ChannelSendError",
+    "            if False:\n                raise ChannelSendError",
+    "tests/delivery/test_sms_number_policy.py",
+)
+
+
 def main(only):
     results = []
     for m in M:
@@ -787,7 +886,8 @@ def main(only):
             print(m["id"], status, failed[:2], p.stdout.strip().splitlines()[-1:], flush=True)
         finally:
             path.write_text(original)
-    (ROOT / "mutation-results.json").write_text(json.dumps(results, indent=1))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":
