@@ -52,6 +52,9 @@ class Config(BaseSettings):
 
     # TOTP acceptance window: how many steps back from the current one are accepted.
     totp_drift_steps: int = Field(default=1, ge=0, le=2)
+    # Hex characters of newly generated backup codes: ThingsBoard's 8 (32 bits, what its login
+    # form accepts) up to 32 (128 bits, usable from twostep's own pages and the API only).
+    backup_code_length: int = Field(default=8, ge=8, le=32)
     # Changing 2FA (enrol, remove, change the default, an administrator's reset) or an email
     # address needs a sign-in at most this many seconds old (ASVS 7.5.1); refreshing a token or
     # changing the password does not renew it.
