@@ -142,11 +142,16 @@ def test_repeated_parameters_are_refused(client, user) -> None:  # type: ignore[
     assert r.status_code == 400 and r.json()["errorCode"] == 31
 
 
+MISSING_PROVIDER = (  # ThingsBoard's (Spring's) text
+    "Required request parameter 'providerType' for method parameter type TwoFaProviderType is not present"
+)
+
+
 @pytest.mark.parametrize(
     ("query", "token", "status", "message"),
     [
-        ("verificationCode=123456", True, 400, "Validation error: providerType must not be null"),
-        ("", True, 400, "Validation error: providerType must not be null"),
+        ("verificationCode=123456", True, 400, MISSING_PROVIDER),
+        ("", True, 400, MISSING_PROVIDER),
         ("providerType=TOTP", True, 400, "Verification code is incorrect"),  # no code: a wrong one
         ("providerType=TOTP&providerType=SMS&verificationCode=1", True, 400, "Repeated query parameters are not allowed"),
         ("verificationCode=123456", False, 401, "Authentication failed"),  # the token comes first

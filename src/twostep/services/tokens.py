@@ -212,12 +212,12 @@ class TokenService:
             "sessionId": str(uuid.uuid4()),
             "jti": str(jti),
             "tenantId": str(user.tenant_id),
+            # As ThingsBoard's: the null UUID for administrators, never left out.
+            "customerId": str(user.customer_id),
             "iss": self.issuer,
             "iat": iat,
             "exp": iat + ttl,
         }
-        if user.customer_id != NULL_UUID:
-            claims["customerId"] = str(user.customer_id)
         return self._encode(claims)
 
     def _encode(self, claims: dict[str, object]) -> str:
