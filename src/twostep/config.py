@@ -62,6 +62,9 @@ class Config(BaseSettings):
     # A sign-in ends this many seconds after it began, however often its tokens are refreshed
     # (ASVS 7.3.2; NIST SP 800-63B-4 2.2.3: at most 24 h at AAL2); 0 for no limit.
     sign_in_max_age_s: int = Field(default=86_400, ge=0, le=31_536_000)
+    # Seconds in which a refresh token that was just exchanged answers the same new pair again
+    # (two tabs refreshing at once) instead of being taken for stolen; 0 turns the grace off.
+    refresh_grace_s: int = Field(default=10, ge=0, le=60)
 
     # Development-only delivery: write every email/SMS to <data_dir>/outbox.jsonl instead of sending.
     outbox: bool = False
