@@ -106,7 +106,7 @@ def test_logout_ends_the_grace(client, victim) -> None:  # type: ignore[no-untyp
     assert not _works(client, second)
 
 
-def test_a_password_change_ends_the_grace(client, victim) -> None:  # type: ignore[no-untyped-def]
+def test_a_password_change_ends_the_grace(container, client, victim) -> None:  # type: ignore[no-untyped-def]
     first = _pair(client, victim)
     second = _refresh(client, first["refreshToken"]).json()
     r = client.post(
@@ -115,6 +115,11 @@ def test_a_password_change_ends_the_grace(client, victim) -> None:  # type: igno
         json={"currentPassword": victim.password, "newPassword": "changed-Pa55word-1"},
     )
     assert r.status_code == 200, r.text
+    with container.db.read() as conn:
+        sealed = conn.execute(
+            select(t.auth_session.c.id).where(t.auth_session.c.successor_enc.is_not(None))
+        ).all()
+    assert sealed == []  # the revocation dropped the sealed pair
     assert _refresh(client, first["refreshToken"]).status_code == 401
 
 
