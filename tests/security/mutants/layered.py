@@ -131,6 +131,20 @@ M = [
         "tests": S + "test_lockout_oracle.py::test_refreshes_racing_a_lockout_never_leave_a_working_pair",
         "backends": "postgresql",
     },
+    {
+        "id": "grace-no-revival-after-logout",
+        "defence": "a logout ends the refresh grace (successor live, and the seal dropped)",
+        "edits": [
+            ("services/tokens.py", "                successor.c.revoked.is_(False),\n", ""),
+            (
+                "services/tokens.py",
+                '_NO_SUCCESSOR = {"successor_id": None, "successor_enc": None}\n',
+                '_NO_SUCCESSOR = {"successor_id": None}\n',
+            ),
+        ],
+        "tests": S + "test_refresh_grace.py::test_logout_ends_the_grace",
+        "backends": "sqlite",
+    },
 ]
 
 
