@@ -139,7 +139,7 @@ M = [
             (
                 "services/tokens.py",
                 '_NO_SUCCESSOR = {"successor_id": None, "successor_enc": None}\n',
-                '_NO_SUCCESSOR = {"successor_id": None}\n',
+                '_NO_SUCCESSOR = {"client_ip": None}\n',  # the successor kept whole
             ),
         ],
         "tests": S + "test_refresh_grace.py::test_logout_ends_the_grace",
