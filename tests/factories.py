@@ -7,7 +7,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from twostep.bootstrap import Container
 from twostep.domain.ids import NULL_UUID, new_id, now_ms
@@ -102,3 +102,13 @@ PLATFORM_ALL = {
 def platform(**overrides: Any) -> dict[str, Any]:
     body = {**PLATFORM_ALL, **overrides}
     return body
+
+
+def age_refreshes(container: Container, seconds: float) -> None:
+    """Every exchange of a refresh token happened `seconds` earlier: past the grace period."""
+    with container.db.transaction() as conn:
+        conn.execute(
+            update(t.auth_session)
+            .where(t.auth_session.c.rotated_at.is_not(None))
+            .values(rotated_at=t.auth_session.c.rotated_at - int(seconds * 1000))
+        )

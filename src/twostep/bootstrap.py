@@ -53,6 +53,8 @@ def build(config: Config) -> Container:
             access_ttl=config.access_token_ttl,
             refresh_ttl=config.refresh_token_ttl,
             sign_in_max_age=config.sign_in_max_age_s,
+            box=SecretBox(keys.encryption),
+            refresh_grace=config.refresh_grace_s,
         ),
         limiter=build_limiter(config, db),
         delivery=build_delivery(config, db, SecretBox(keys.encryption)),

@@ -52,6 +52,9 @@ class Config(BaseSettings):
 
     # TOTP acceptance window: how many steps back from the current one are accepted.
     totp_drift_steps: int = Field(default=1, ge=0, le=2)
+    # Hex characters of newly generated backup codes: ThingsBoard's 8 (32 bits, what its login
+    # form accepts) up to 32 (128 bits, usable from twostep's own pages and the API only).
+    backup_code_length: int = Field(default=8, ge=8, le=32)
     # Changing 2FA (enrol, remove, change the default, an administrator's reset) or an email
     # address needs a sign-in at most this many seconds old (ASVS 7.5.1); refreshing a token or
     # changing the password does not renew it.
@@ -59,6 +62,9 @@ class Config(BaseSettings):
     # A sign-in ends this many seconds after it began, however often its tokens are refreshed
     # (ASVS 7.3.2; NIST SP 800-63B-4 2.2.3: at most 24 h at AAL2); 0 for no limit.
     sign_in_max_age_s: int = Field(default=86_400, ge=0, le=31_536_000)
+    # Seconds in which a refresh token that was just exchanged answers the same new pair again
+    # (two tabs refreshing at once) instead of being taken for stolen; 0 turns the grace off.
+    refresh_grace_s: int = Field(default=10, ge=0, le=60)
 
     # Development-only delivery: write every email/SMS to <data_dir>/outbox.jsonl instead of sending.
     outbox: bool = False

@@ -142,11 +142,16 @@ def test_repeated_parameters_are_refused(client, user) -> None:  # type: ignore[
     assert r.status_code == 400 and r.json()["errorCode"] == 31
 
 
+MISSING_PROVIDER = (  # ThingsBoard's (Spring's) text
+    "Required request parameter 'providerType' for method parameter type TwoFaProviderType is not present"
+)
+
+
 @pytest.mark.parametrize(
     ("query", "token", "status", "message"),
     [
-        ("verificationCode=123456", True, 400, "Validation error: providerType must not be null"),
-        ("", True, 400, "Validation error: providerType must not be null"),
+        ("verificationCode=123456", True, 400, MISSING_PROVIDER),
+        ("", True, 400, MISSING_PROVIDER),
         ("providerType=TOTP", True, 400, "Verification code is incorrect"),  # no code: a wrong one
         ("providerType=TOTP&providerType=SMS&verificationCode=1", True, 400, "Repeated query parameters are not allowed"),
         ("verificationCode=123456", False, 401, "Authentication failed"),  # the token comes first
@@ -189,11 +194,11 @@ def test_lockout_after_max_failures_across_fresh_logins(container, client, user)
 
 def test_failure_count_is_shared_by_providers(container, client, user) -> None:  # type: ignore[no-untyped-def]
     codes = enroll_backup(client, user["headers"])
-    assert len(codes) == 10 and all(len(c) == 16 for c in codes)
+    assert len(codes) == 10 and all(len(c) == 8 for c in codes)
     statuses = []
     for provider in ["TOTP", "BACKUP_CODE", "TOTP", "BACKUP_CODE", "TOTP"]:
         pv = pre_token(client, EMAIL, PASSWORD)
-        statuses.append(check(client, pv, provider, "999999" if provider == "TOTP" else "0" * 16).status_code)
+        statuses.append(check(client, pv, provider, "999999" if provider == "TOTP" else "0" * 8).status_code)
     assert statuses == [400, 400, 400, 400, 401]
 
 
@@ -217,10 +222,10 @@ def test_a_successful_check_clears_the_check_bucket(client, sysadmin_headers, co
     enroll_totp(client, headers)
     codes = enroll_backup(client, headers)
     pv = pre_token(client, EMAIL, PASSWORD)
-    assert [check(client, pv, "BACKUP_CODE", "0" * 16).status_code for _ in range(2)] == [400, 400]
+    assert [check(client, pv, "BACKUP_CODE", "0" * 8).status_code for _ in range(2)] == [400, 400]
     assert check(client, pv, "BACKUP_CODE", codes[0]).status_code == 200  # the third hit
     pv = pre_token(client, EMAIL, PASSWORD)
-    statuses = [check(client, pv, "BACKUP_CODE", "0" * 16).status_code for _ in range(4)]
+    statuses = [check(client, pv, "BACKUP_CODE", "0" * 8).status_code for _ in range(4)]
     assert statuses == [400, 400, 400, 429]
 
 

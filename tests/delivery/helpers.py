@@ -41,3 +41,10 @@ def raw_settings(container: Any, key: str) -> Any:
     with container.db.read() as conn:
         row = settings_store.get_row(conn, key)
     return None if row is None else row.json_value
+
+
+def stored_id(client: Any, headers: dict[str, str], key: str) -> dict[str, Any]:
+    """{"id": ...} of a stored settings row, {} when there is none: a fresh install already has
+    `mail` (as ThingsBoard), so a client saves it by GET, change, POST with the id."""
+    r = client.get(f"/api/admin/settings/{key}", headers=headers)
+    return {"id": r.json()["id"]} if r.status_code == 200 else {}

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.delivery.helpers import mail_settings, raw_settings
+from tests.delivery.helpers import mail_settings, raw_settings, stored_id
 from tests.delivery.test_sms_transports import twilio_config
 from tests.peers import smtp as smtp_peer
 from tests.peers import twilio as twilio_peer
 from tests.peers.net import closed_port
 from tests.support import SYSADMIN_EMAIL
+from twostep.channels.mail_presets import INSTALL_DEFAULTS
 from twostep.channels.settings_secrets import MASK
 from twostep.storage import tables as t
 
@@ -57,7 +58,7 @@ def test_mail_secrets_are_write_only_and_sealed(
         clientSecret="Client-Secret-0001",
         refreshToken="Refresh-Token-0001",
     )
-    r = save(client, sysadmin_headers, "mail", value)
+    r = save(client, sysadmin_headers, "mail", value, **stored_id(client, sysadmin_headers, "mail"))
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["key"] == "mail" and body["id"]["entityType"] == "ADMIN_SETTINGS"
@@ -98,7 +99,9 @@ def test_mail_password_merge_on_absent_and_rebind(
     value = mail_settings(
         smtp_starttls.port, enableTls=True, username=smtp_peer.USERNAME, password=smtp_peer.PASSWORD
     )
-    first = save(client, sysadmin_headers, "mail", value).json()
+    first = save(
+        client, sysadmin_headers, "mail", value, **stored_id(client, sysadmin_headers, "mail")
+    ).json()
     ident = {"id": first["id"]}
 
     # Re-POST without id: ThingsBoard's duplicate rule.
@@ -166,7 +169,13 @@ def test_invalid_settings_are_400_and_not_saved(
     real_delivery: Any, client: Any, sysadmin_headers: dict[str, str]
 ) -> None:
     assert_error(
-        save(client, sysadmin_headers, "mail", mail_settings(25, smtpPort="abc")),
+        save(
+            client,
+            sysadmin_headers,
+            "mail",
+            mail_settings(25, smtpPort="abc"),
+            **stored_id(client, sysadmin_headers, "mail"),
+        ),
         400,
         31,
         "Invalid smtp port value: abc",
@@ -186,9 +195,8 @@ def test_invalid_settings_are_400_and_not_saved(
         "Messaging Service SID.",
     )
     assert_error(save(client, sysadmin_headers, "sms", {"type": "CARRIER_PIGEON"}), 400, 31)
-    assert (
-        raw_settings(real_delivery, "mail") is None and raw_settings(real_delivery, "sms") is None
-    )
+    assert raw_settings(real_delivery, "mail") == INSTALL_DEFAULTS
+    assert raw_settings(real_delivery, "sms") is None
 
 
 def test_sms_secrets_masked_encrypted_and_kept(
@@ -229,7 +237,7 @@ def test_test_mail_goes_to_the_caller(
     assert got.rcpt_tos == [SYSADMIN_EMAIL]
     assert got.message["Subject"] == "Test message from Thingsboard"
     assert "outgoing mail settings were set up correctly" in got.part("plain")
-    assert raw_settings(real_delivery, "mail") is None  # testing does not save
+    assert raw_settings(real_delivery, "mail") == INSTALL_DEFAULTS  # testing does not save
 
 
 def test_test_mail_uses_the_stored_password(
@@ -238,7 +246,8 @@ def test_test_mail_uses_the_stored_password(
     value = mail_settings(
         smtp_starttls.port, enableTls=True, username=smtp_peer.USERNAME, password=smtp_peer.PASSWORD
     )
-    assert save(client, sysadmin_headers, "mail", value).status_code == 200
+    ident = stored_id(client, sysadmin_headers, "mail")
+    assert save(client, sysadmin_headers, "mail", value, **ident).status_code == 200
     unsaved = {k: v for k, v in value.items() if k != "password"}
     r = client.post(
         f"{URL}/testMail", headers=sysadmin_headers, json={"key": "mail", "jsonValue": unsaved}

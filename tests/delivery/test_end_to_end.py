@@ -10,7 +10,7 @@ from typing import Any
 from tb_rest_client.models import AdminSettings, TestSmsRequest
 from tb_rest_client.rest_client import RestClient
 
-from tests.delivery.helpers import mail_settings
+from tests.delivery.helpers import mail_settings, stored_id
 from tests.delivery.test_sms_transports import twilio_config
 from tests.factories import bearer, create_user, platform
 from tests.support import SYSADMIN_EMAIL, SYSADMIN_PASSWORD
@@ -31,7 +31,11 @@ def test_tb_rest_client_saves_settings_and_sends_test_messages(real_delivery, li
     admin = RestClient(live_server.url)
     admin.login(SYSADMIN_EMAIL, SYSADMIN_PASSWORD)
     mail = mail_settings(smtp_plain.port)
-    saved = admin.save_admin_settings(AdminSettings(key="mail", json_value=mail))
+    # A fresh install has mail settings (as ThingsBoard): the client edits what it reads.
+    installed = admin.get_admin_settings("mail")
+    assert installed.json_value["smtpHost"] == "localhost"
+    installed.json_value = mail
+    saved = admin.save_admin_settings(installed)
     assert saved.key == "mail" and "password" not in saved.json_value
     admin.send_test_mail(AdminSettings(key="mail", json_value=mail))
     received = [m for m in smtp_plain.messages if SYSADMIN_EMAIL in m.rcpt_tos]
@@ -47,7 +51,8 @@ def test_tb_rest_client_saves_settings_and_sends_test_messages(real_delivery, li
 
 def _configure(client: Any, admin: dict[str, str], smtp_port: int, twilio_url: str) -> None:
     for key, value in (("mail", mail_settings(smtp_port)), ("sms", twilio_config(twilio_url))):
-        r = client.post("/api/admin/settings", headers=admin, json={"key": key, "jsonValue": value})
+        body = {"key": key, "jsonValue": value, **stored_id(client, admin, key)}
+        r = client.post("/api/admin/settings", headers=admin, json=body)
         assert r.status_code == 200, r.text
     security = client.get("/api/admin/securitySettings", headers=admin).json()
     security["userLockoutNotificationEmail"] = "security@example.com"

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.delivery.helpers import mail_settings
+from tests.delivery.helpers import mail_settings, stored_id
 from tests.delivery.test_sms_transports import twilio_config
 from tests.e2e.helpers import sign_in, sign_out
 from tests.factories import create_user, platform
@@ -45,7 +45,8 @@ def test_sms_and_email_codes_from_the_peers(page: Page, container, client, sysad
     container.config.outbox = False  # real transports (the container fixture restores the config)
     container.config.sms_timeout_s = 2.0
     for key, value in (("mail", mail_settings(smtp_plain.port)), ("sms", twilio_config(twilio.url))):
-        assert client.post("/api/admin/settings", headers=sysadmin_headers, json={"key": key, "jsonValue": value}).status_code == 200
+        body = {"key": key, "jsonValue": value, **stored_id(client, sysadmin_headers, key)}
+        assert client.post("/api/admin/settings", headers=sysadmin_headers, json=body).status_code == 200
     assert client.post("/api/2fa/settings", headers=sysadmin_headers,
                        json=platform(minVerificationCodeSendPeriod=5)).status_code == 200
     create_user(container, EMAIL, PASSWORD)

@@ -1,7 +1,9 @@
 """A6: backup code reuse, weakness and storage; plus the database-dump check of invariant 3
 (spec/security.md §4, design.md invariants).
 
-The defences: 16 lowercase hex characters (64 bits) from the CSPRNG; stored only as keyed hashes
+The defences: 8 lowercase hex characters (32 bits, ThingsBoard's format; longer by
+TWOSTEP_BACKUP_CODE_LENGTH) from the CSPRNG, guessed within the shared 2FA lockout (at most 100
+failures: under 10^-6 per lockout); stored only as keyed hashes
 (HMAC, key outside the database); consumed by one conditional UPDATE (`used_at IS NULL`);
 regeneration is delete-and-add, which drops every old code; the codes are shown once, by
 `generate`, and never again. Parallel double use is in test_races.py; brute force of the backup
@@ -79,22 +81,51 @@ def test_codes_are_never_shown_again(client, sysadmin_headers, victim) -> None: 
     assert '"codesLeft":10' in views[1].replace(" ", "")
 
 
-def test_codes_are_64_bit_csprng_values(client, victim) -> None:  # type: ignore[no-untyped-def]
-    """100 generated sets: 1 000 distinct codes of 16 lowercase hex characters, with hex digits
-    spread evenly (chi-square over 16 000 characters; 15 degrees of freedom, bound far above the
-    99.99 % quantile of about 44)."""
+def test_codes_are_32_bit_csprng_values(client, victim) -> None:  # type: ignore[no-untyped-def]
+    """100 generated sets: 1 000 codes of 8 lowercase hex characters (ThingsBoard's login form
+    takes exactly that), distinct within a set and (but for a rare 32-bit birthday collision)
+    across sets, with hex digits spread evenly (chi-square over 8 000 characters; 15 degrees of
+    freedom, bound far above the 99.99 % quantile of about 44)."""
     codes = []
     for _ in range(100):
         r = client.post(
             "/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=victim.headers
         )
+        assert len(set(r.json()["codes"])) == 10
         codes += r.json()["codes"]
-    assert len(codes) == 1000 and len(set(codes)) == 1000
-    assert all(re.fullmatch(r"[0-9a-f]{16}", c) for c in codes)
+    assert len(codes) == 1000 and len(set(codes)) >= 998
+    assert all(re.fullmatch(r"[0-9a-f]{8}", c) for c in codes)
     counts = Counter("".join(codes))
-    expected = len(codes) * 16 / 16
+    expected = len(codes) * 8 / 16
     chi2 = sum((counts[ch] - expected) ** 2 / expected for ch in "0123456789abcdef")
     assert chi2 < 60, counts
+
+
+def test_longer_codes_by_setting_and_codes_of_either_length_keep_working(
+    container, client, victim
+) -> None:  # type: ignore[no-untyped-def]
+    """TWOSTEP_BACKUP_CODE_LENGTH makes new codes longer (twostep's pages and the API take them);
+    a set made under the other length stays usable, once per code."""
+    short = enroll_backup(client, victim.headers)
+    container.config.backup_code_length = 16
+    assert all(re.fullmatch(r"[0-9a-f]{8}", c) for c in short)
+    assert check(client, pv_of(client, victim), "BACKUP_CODE", short[0]).status_code == 200
+    longer = client.post(
+        "/api/2fa/account/config/generate?providerType=BACKUP_CODE", headers=victim.headers
+    ).json()["codes"]
+    assert all(re.fullmatch(r"[0-9a-f]{16}", c) for c in longer)
+    assert client.delete(
+        "/api/2fa/account/config?providerType=BACKUP_CODE", headers=victim.headers
+    ).status_code == 200
+    longer = enroll_backup(client, victim.headers)
+    assert all(re.fullmatch(r"[0-9a-f]{16}", c) for c in longer)
+    container.config.backup_code_length = 8
+    assert check(client, pv_of(client, victim), "BACKUP_CODE", short[1]).status_code == 400
+    assert check(client, pv_of(client, victim), "BACKUP_CODE", longer[0][:8]).status_code == 400
+    assert check(client, pv_of(client, victim), "BACKUP_CODE", longer[0]).status_code == 200
+    assert check(client, pv_of(client, victim), "BACKUP_CODE", longer[0]).status_code == 400
+    cells = " ".join(value for _, _, value in dump_database(container))
+    assert not any(code in cells for code in longer + short)
 
 
 # -- invariant 3: a database dump yields nothing usable ------------------------------------------

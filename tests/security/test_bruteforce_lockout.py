@@ -43,7 +43,7 @@ def _arm(container, client, victim: Account, factor: str):  # type: ignore[no-un
         return wrong_totp(victim.secret), lambda pv: oathtool(victim.secret)  # type: ignore[arg-type]
     if factor == "BACKUP_CODE":
         codes = enroll_backup(client, victim.headers)
-        return "0" * 16, lambda pv: codes[0]
+        return "0" * 8, lambda pv: codes[0]
     target = PHONE if factor == "SMS" else MAILBOX
     enroll_delivered(client, container, victim.headers, factor, target)
 
@@ -135,7 +135,7 @@ def test_switching_factors_shares_one_ceiling(container, client, victim) -> None
     pv = pv_of(client, victim)
     sequence = [
         ("TOTP", wrong_totp(victim.secret)),
-        ("BACKUP_CODE", "f" * 16),
+        ("BACKUP_CODE", "f" * 8),
         ("SMS", "000000"),
         ("EMAIL", "000000"),
     ]
@@ -161,7 +161,7 @@ def test_the_check_rate_limit_is_per_user_across_factors(
     pv = pv_of(client, victim)
     sequence = [
         ("TOTP", wrong_totp(victim.secret)),
-        ("BACKUP_CODE", "f" * 16),
+        ("BACKUP_CODE", "f" * 8),
         ("SMS", "000000"),
         ("EMAIL", "000000"),
         ("TOTP", wrong_totp(victim.secret)),

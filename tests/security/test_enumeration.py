@@ -21,6 +21,7 @@ import time
 
 import httpx
 
+from tests.delivery.helpers import stored_id
 from tests.factories import create_user
 from tests.peers.net import silent_server
 from tests.security.helpers import INVALID, MAX_FAILURES, check, make_account, pv_of, wrong_totp
@@ -144,7 +145,11 @@ def test_reset_request_timing_does_not_tell_unknown_from_known(
         r = client.post(
             "/api/admin/settings",
             headers=sysadmin_headers,
-            json={"key": "mail", "jsonValue": {**MAIL, "smtpPort": str(port), "timeout": "250"}},
+            json={
+                "key": "mail",
+                "jsonValue": {**MAIL, "smtpPort": str(port), "timeout": "250"},
+                **stored_id(client, sysadmin_headers, "mail"),
+            },
         )
         assert r.status_code == 200, r.text
         samples: dict[str, list[float]] = {"known": [], "unknown": []}

@@ -17,7 +17,7 @@ import uuid
 import jwt
 import pytest
 
-from tests.factories import bearer, oathtool
+from tests.factories import age_refreshes, bearer, oathtool
 from tests.security.helpers import (
     MAX_FAILURES,
     age_sign_in,
@@ -204,10 +204,12 @@ def test_a_second_login_of_another_user_does_not_share_anything(container, clien
     assert _alive(client, b) == (True, True)
 
 
-def test_a_refresh_token_is_single_use(client, devices) -> None:  # type: ignore[no-untyped-def]
+def test_a_refresh_token_is_single_use(container, client, devices) -> None:  # type: ignore[no-untyped-def]
+    """Single use once the grace period is over (tests/security/test_refresh_grace.py)."""
     first = devices["laptop"]
     r = client.post("/api/auth/token", json={"refreshToken": first["refreshToken"]})
     assert r.status_code == 200
+    age_refreshes(container, container.config.refresh_grace_s + 1)
     assert (
         client.post("/api/auth/token", json={"refreshToken": first["refreshToken"]}).status_code
         == 401

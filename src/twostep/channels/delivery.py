@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from twostep.channels import mail_presets
 from twostep.channels.errors import ChannelConfigError, ChannelError, ChannelSendError
 from twostep.channels.render import render_email
 from twostep.channels.settings_secrets import unseal
@@ -110,6 +111,8 @@ class Delivery:
 
         with self._db.read() as conn:
             value = settings_store.get(conn, key)
+        if key == "mail" and mail_presets.is_install_default(value):
+            return None  # the installed placeholder names no server anybody chose
         return unseal(self._box, key, value) if value is not None else None
 
     def _mail_transport(self, settings: dict[str, Any]) -> SmtpTransport:
@@ -119,7 +122,8 @@ class Delivery:
         return build_sms_sender(provider, timeout_s=self._config.sms_timeout_s)
 
     def mail_configured(self) -> bool:
-        """True when a mail transport can be built from the stored settings (or outbox is on)."""
+        """True when a mail transport can be built from settings an administrator saved (or
+        outbox is on)."""
         if self.outbox is not None:
             return True
         stored = self._stored("mail")

@@ -21,7 +21,7 @@ class BackupCodeProvider:
     delivers_code: ClassVar[bool] = False
 
     def generate(self, tools: Tools, *, user_id: uuid.UUID, email: str, settings: ProviderSettings) -> tuple[Generated, dict[str, Any]]:
-        plain = codes.backup_codes(settings.codes_quantity or 10)
+        plain = codes.backup_codes(settings.codes_quantity or 10, tools.backup_code_length)
         hashes = [tools.keyed_hash(code, scope(user_id)) for code in plain]
         return Generated(self.kind, backup_codes=plain), {"backup_code_hashes": hashes}
 

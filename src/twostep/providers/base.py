@@ -27,6 +27,7 @@ class Tools:
     same: Callable[[str | None, str | None], bool]  # constant-time equality
     now_ms: int
     drift_steps: int
+    backup_code_length: int = 8  # hex characters of newly generated backup codes
 
 
 @dataclass(frozen=True)

@@ -210,3 +210,30 @@ def test_sms(c: Any, principal: Any, body: dict[str, Any]) -> None:
                 data={"recipientNumber": number if isinstance(number, str) else None},
                 failure=failure,
             )
+
+
+# -- JWT settings (ThingsBoard's /api/admin/jwtSettings) -----------------------------------------
+
+# ThingsBoard answers its signing key in clear; twostep's never leaves the server.
+JWT_KEY_PLACEHOLDER = "REDACTED"
+JWT_FIXED = (
+    "JWT settings come from the server's configuration (TWOSTEP_JWT_ISSUER, "
+    "TWOSTEP_ACCESS_TOKEN_TTL, TWOSTEP_REFRESH_TOKEN_TTL, TWOSTEP_JWT_SIGNING_KEY) and cannot be "
+    "changed through the API"
+)
+
+
+def jwt_settings(c: Any) -> dict[str, Any]:
+    """The values tokens are issued with, the signing key replaced by a placeholder."""
+    return {
+        "tokenExpirationTime": c.tokens.access_ttl,
+        "refreshTokenExpTime": c.tokens.refresh_ttl,
+        "tokenIssuer": c.tokens.issuer,
+        "tokenSigningKey": JWT_KEY_PLACEHOLDER,
+    }
+
+
+def refuse_jwt_change() -> None:
+    """Every instance must sign and check with the same key and lifetimes, which the deployment
+    sets; a key changed through the API would also be a key an API caller knows."""
+    raise BadRequest(JWT_FIXED)

@@ -242,8 +242,9 @@ def refresh(c: Container, refresh_token: str) -> dict[str, str]:
         raise AuthenticationFailed(INVALID)
     if not row.enabled:
         raise AuthenticationFailed(NOT_ACTIVE)
-    # Rotation: each refresh token works once (ThingsBoard leaves it valid until it expires).
-    pair = c.tokens.rotate(claims.session_id, users_repo.identity(row))
+    # Rotation: each refresh token works once (ThingsBoard leaves it valid until it expires), but
+    # for a short grace period in which the same token gets the same successor pair again.
+    pair = c.tokens.rotate(claims.session_id, users_repo.identity(row), refresh_token)
     if pair is None:
         raise AuthenticationFailed("Token is outdated")
     return pair

@@ -41,3 +41,13 @@ def is_live(row: Any, claims: Claims) -> bool:
         and row.attempt_scope == claims.authority.value
         and row.attempt_expires_at > now_ms()
     )
+
+
+def ended_by_lockout(row: Any, claims: Claims) -> bool:
+    """The token's attempt is the one whose failure locked the account (its state LOCKED); it
+    stays dead, and is only told apart for the answer."""
+    return (
+        row is not None
+        and row.attempt_state == "LOCKED"
+        and row.attempt_scope == claims.authority.value
+    )

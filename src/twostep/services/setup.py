@@ -1,4 +1,5 @@
-"""First start: schema, the default tenant profile and the system administrator."""
+"""First start: schema, the default tenant profile, the installed mail settings and the system
+administrator."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import secrets
 import sys
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from twostep.bootstrap import Container
+from twostep.channels import mail_presets
 from twostep.domain.authority import Authority
 from twostep.domain.ids import NULL_UUID, new_id, now_ms
+from twostep.services import settings_store
 from twostep.storage import tables as t
 from twostep.storage.migrate import upgrade
 
@@ -48,6 +52,17 @@ def ensure_default_tenant_profile(conn) -> None:  # type: ignore[no-untyped-def]
         )
 
 
+def ensure_mail_settings(container: Container) -> None:
+    """ThingsBoard's installed `mail` settings, so that its mail settings page loads on a fresh
+    system (kept as they are once present; another instance may insert them at the same time)."""
+    try:
+        with container.db.transaction() as conn:
+            if settings_store.get_row(conn, "mail") is None:
+                settings_store.put(conn, "mail", dict(mail_presets.INSTALL_DEFAULTS))
+    except IntegrityError:
+        pass  # inserted by a concurrent start
+
+
 def _print_once(email: str, password: str) -> None:
     # Printed once to the operator's terminal, never logged.
     print(
@@ -61,6 +76,7 @@ def _print_once(email: str, password: str) -> None:
 def initialize(container: Container, *, announce=_print_once) -> None:  # type: ignore[no-untyped-def]
     """Idempotent; safe to run from several instances at once."""
     upgrade(container.db)
+    ensure_mail_settings(container)
     with container.db.transaction() as conn:
         ensure_default_tenant_profile(conn)
         admins = conn.execute(

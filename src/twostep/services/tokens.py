@@ -6,6 +6,8 @@ Every token pair is bound to an `auth_session` row and every restricted token to
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -15,6 +17,7 @@ from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from twostep.domain.authority import Authority
 from twostep.domain.errors import AuthenticationFailed, TokenExpired
+from twostep.crypto import SecretBox
 from twostep.domain.ids import NULL_UUID, now_ms
 from twostep.services.jwt_codec import JwtCodec
 from twostep.storage import tables as t
@@ -99,6 +102,8 @@ class TokenService:
         access_ttl: int,
         refresh_ttl: int,
         sign_in_max_age: int = 0,
+        box: SecretBox | None = None,
+        refresh_grace: int = 0,
     ):
         self._db = db
         self._jwt = JwtCodec(key, ALGORITHM)
@@ -107,6 +112,10 @@ class TokenService:
         self.refresh_ttl = refresh_ttl
         # Seconds a sign-in may last however often it is refreshed (0: no limit).
         self.sign_in_max_age = sign_in_max_age
+        # Seconds in which a just-exchanged refresh token gets its successor pair again (two tabs
+        # refreshing at once) instead of ending the sign-in; 0 (or no box to seal it): never.
+        self._box = box
+        self.refresh_grace = refresh_grace if box is not None else 0
 
     # -- issuing --------------------------------------------------------------------------------
 
@@ -212,12 +221,12 @@ class TokenService:
             "sessionId": str(uuid.uuid4()),
             "jti": str(jti),
             "tenantId": str(user.tenant_id),
+            # As ThingsBoard's: the null UUID for administrators, never left out.
+            "customerId": str(user.customer_id),
             "iss": self.issuer,
             "iat": iat,
             "exp": iat + ttl,
         }
-        if user.customer_id != NULL_UUID:
-            claims["customerId"] = str(user.customer_id)
         return self._encode(claims)
 
     def _encode(self, claims: dict[str, object]) -> str:
@@ -302,14 +311,18 @@ class TokenService:
         condition = t.auth_session.c.id == session_id
         if family is not None:
             condition = condition | (t.auth_session.c.family_id == family)
-        conn.execute(update(t.auth_session).where(condition).values(revoked=True))
+        conn.execute(update(t.auth_session).where(condition).values(revoked=True, **_NO_SUCCESSOR))
         conn.execute(
             delete(t.twofa_pending).where(t.twofa_pending.c.owner == sign_in_owner(family or session_id))
         )
 
-    def rotate(self, session_id: uuid.UUID | None, user: UserIdentity) -> dict[str, str] | None:
+    def rotate(
+        self, session_id: uuid.UUID | None, user: UserIdentity, presented: str = ""
+    ) -> dict[str, str] | None:
         """Exchange a refresh token once: its session ends and a new pair joins the family. A
-        token whose session already ended (used twice: one of the two is a thief) ends the family."""
+        token whose session already ended (used twice: one of the two is a thief) ends the family,
+        unless it is the very token (`presented`) that was exchanged less than `refresh_grace`
+        seconds ago and the pair it got is still live: then that same pair is answered again."""
         if session_id is None:
             return None
         now = now_ms()
@@ -330,12 +343,59 @@ class TokenService:
             won = conn.execute(
                 update(t.auth_session)
                 .where(s_.id == session_id, s_.revoked.is_(False), s_.expires_at > now)
-                .values(revoked=True)
+                .values(revoked=True, rotated_at=now)
             ).rowcount
             if won != 1:
-                conn.execute(update(t.auth_session).where(_FAMILY == sign_in.family).values(revoked=True))
+                again = self._successor_again(conn, session_id, presented, now)
+                if again is not None:
+                    return again
+                conn.execute(
+                    update(t.auth_session)
+                    .where(_FAMILY == sign_in.family)
+                    .values(revoked=True, **_NO_SUCCESSOR)
+                )
                 return None
-            return self.issue_pair(user, conn=conn, family_id=sign_in.family, signed_in_at=began)
+            prepared = self.prepare_pair(user, sign_in.family, signed_in_at=began)
+            self.store(conn, prepared)
+            if self.refresh_grace and self._box is not None:
+                sealed = self._box.seal(
+                    json.dumps(prepared.tokens), context=_grace_context(session_id, presented)
+                )
+                conn.execute(
+                    update(t.auth_session)
+                    .where(s_.id == session_id)
+                    .values(successor_id=prepared.session["id"], successor_enc=sealed)
+                )
+            return prepared.tokens
+
+    def _successor_again(
+        self, conn: Connection, session_id: uuid.UUID, presented: str, now: int
+    ) -> dict[str, str] | None:
+        """The pair an exchange of this very token gave, while the grace period lasts and that
+        pair's session is live (no logout, lockout, password change or later refresh ended it)."""
+        if not self.refresh_grace or self._box is None:
+            return None
+        s_, successor = t.auth_session.c, t.auth_session.alias("successor")
+        row = conn.execute(
+            select(s_.rotated_at, s_.successor_enc)
+            .select_from(t.auth_session.join(successor, successor.c.id == s_.successor_id))
+            .where(
+                s_.id == session_id,
+                s_.successor_enc.is_not(None),
+                s_.rotated_at >= now - self.refresh_grace * 1000,
+                successor.c.revoked.is_(False),
+                successor.c.expires_at > now,
+            )
+        ).first()
+        if row is None:
+            return None
+        try:  # opens only for the token that was exchanged (its hash is the AEAD context)
+            tokens = json.loads(
+                self._box.open(row.successor_enc, context=_grace_context(session_id, presented))
+            )
+        except ValueError:
+            return None
+        return {"token": str(tokens["token"]), "refreshToken": str(tokens["refreshToken"])}
 
     @staticmethod
     def sign_ins(conn: Connection, user_id: uuid.UUID, current: uuid.UUID | None) -> list[SignIn]:
@@ -375,6 +435,7 @@ class TokenService:
             .values(revoked=True)
         ).rowcount
         if ended:
+            _forget_successors(conn, user_id, family=family)
             _drop_pending(conn, user_id, owner=sign_in_owner(family))
         return ended  # type: ignore[no-any-return]
 
@@ -397,9 +458,39 @@ class TokenService:
         if keep_family is not None:
             live.append(_FAMILY != keep_family)
         ended = conn.execute(update(t.auth_session).where(*live).values(revoked=True)).rowcount
+        _forget_successors(conn, user_id, keep_family=keep_family)
         end_login_attempts(conn, user_id)
         _drop_pending(conn, user_id, keep=sign_in_owner(keep_family) if keep_family else None)
         return ended  # type: ignore[no-any-return]
+
+
+# What a refresh keeps to answer a racing tab again; every revocation drops it (second layer
+# behind the successor's liveness, which the grace answer requires).
+_NO_SUCCESSOR = {"successor_id": None, "successor_enc": None}
+
+
+def _grace_context(session_id: uuid.UUID, presented: str) -> str:
+    """AEAD context of a sealed successor pair: the exchanged session and the exact token."""
+    digest = hashlib.sha256(presented.encode()).hexdigest()
+    return f"refresh-grace:{session_id}:{digest}"
+
+
+def _forget_successors(
+    conn: Connection,
+    user_id: uuid.UUID,
+    *,
+    family: uuid.UUID | None = None,
+    keep_family: uuid.UUID | None = None,
+) -> None:
+    """Revoked sign-ins give nothing again: the sealed successor pairs of the user's sessions
+    (one sign-in's, or all but `keep_family`'s) are dropped."""
+    s_ = t.auth_session.c
+    condition = [s_.user_id == user_id, s_.successor_enc.is_not(None)]
+    if family is not None:
+        condition.append(_FAMILY == family)
+    if keep_family is not None:
+        condition.append(_FAMILY != keep_family)
+    conn.execute(update(t.auth_session).where(*condition).values(**_NO_SUCCESSOR))
 
 
 def sign_in_owner(family: uuid.UUID) -> str:

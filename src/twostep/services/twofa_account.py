@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, update
 
 from twostep.bootstrap import Container
 from twostep.domain.contacts import is_e164, is_email
@@ -94,13 +94,20 @@ def _platform_provider(
     return settings
 
 
+def _settings_of(conn: Connection, user: Any, current: list[Any]) -> AccountView | None:
+    """ThingsBoard answers an empty body (None) only for a user who never saved 2FA settings; once
+    saved, they stay, with no configs after every method was removed."""
+    if not current and not user.twofa_saved:
+        return None
+    return _view(conn, user.email, current)
+
+
 def get_settings(c: Container, user_id: uuid.UUID) -> AccountView | None:
     with c.db.transaction() as conn:
         settings = twofa_settings.load(conn)
         current = twofa_store.pruned_rows(conn, user_id, settings)
         user = users_repo.by_id(conn, user_id)
-        # ThingsBoard answers an empty body when the user has no 2FA settings.
-        return _view(conn, user.email, current) if current else None
+        return _settings_of(conn, user, current)
 
 
 def provider_types(c: Container) -> list[str]:
@@ -276,6 +283,11 @@ def verify_and_save(
                     id=uuid.uuid4(), config_id=config_id, code_hash=digest
                 )
             )
+        conn.execute(
+            update(t.user_credentials)
+            .where(t.user_credentials.c.user_id == user_id)
+            .values(twofa_saved=True)
+        )
         twofa_guard.method_added(conn, claims)
         audit.record_user_event(
             conn, user, "CREDENTIALS_UPDATED", {"twoFa": f"{body.type.value} added"}
@@ -326,10 +338,11 @@ def delete_config(
         settings = twofa_settings.load(conn)
         current = twofa_store.pruned_rows(conn, user_id, settings)
         user = users_repo.by_id(conn, user_id)
-        if not current:
+        if not current and not user.twofa_saved:
             raise BadRequest("2FA not configured")
         before = twofa_store.entries(current)
         after = account.remove(before, provider)
+        # Removing what is not there changes nothing and is no error (ThingsBoard: 200).
         if not after and sign_in.is_enforced(conn, settings, user):
             raise BadRequest("At least one 2FA provider is required")
         twofa_store.apply(conn, user_id, before, after)
@@ -376,7 +389,7 @@ def admin_get(c: Container, principal: Any, user_id: uuid.UUID) -> AccountView |
         target = _target(conn, user_id)
         _check_admin_may_manage(principal, target)
         current = twofa_store.pruned_rows(conn, user_id, twofa_settings.load(conn))
-        return _view(conn, target.email, current) if current else None
+        return _settings_of(conn, target, current)
 
 
 def admin_reset(
@@ -387,7 +400,7 @@ def admin_reset(
         _check_admin_may_manage(principal, target)
         tokens.lock_credentials(conn, user_id)  # enabled or not: a locked user may be reset
         current = twofa_store.pruned_rows(conn, user_id, twofa_settings.load(conn))
-        if not current:
+        if not current and not target.twofa_saved:
             raise BadRequest("2FA not configured")
         before = twofa_store.entries(current)
         after = account.remove(before, provider)  # no enforcement check: an admin may empty it

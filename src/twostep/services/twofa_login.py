@@ -137,6 +137,9 @@ def _context(c: Container, claims: Any) -> tuple[PlatformSettings | None, list[A
         found = conn.execute(_CONTEXT, login_attempts.token_params(claims)).all()
     user = found[0] if found else None
     if not login_attempts.is_live(user, claims):
+        if login_attempts.ended_by_lockout(user, claims) and not user.enabled:
+            # ThingsBoard's answer once the account is locked: its UI goes back to the login page.
+            raise AuthenticationFailed(DISABLED)
         raise TokenExpired()
     settings = twofa_settings.from_value(user.twofa_settings)
     rows = twofa_store.joined_rows(found)

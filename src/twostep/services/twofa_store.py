@@ -146,6 +146,7 @@ def tools(c: Any) -> Tools:
         same=c.codes.same,
         now_ms=now_ms(),
         drift_steps=c.config.totp_drift_steps,
+        backup_code_length=c.config.backup_code_length,
     )
 
 

@@ -26,6 +26,7 @@ COLUMNS = (
     _uc.password_history,
     _uc.last_login_ts,
     _uc.activate_token_hash,
+    _uc.twofa_saved,
 )
 # What signing in needs of a user: no JSON columns, no password history (hot paths parse no more
 # than they use).

@@ -114,6 +114,9 @@ user_credentials = Table(
     Column("last_login_ts", BigInteger),
     Column("failed_login_attempts", Integer, nullable=False, default=0),  # password failures
     Column("twofa_failed_attempts", Integer, nullable=False, default=0),  # 2FA failures: its own
+    # The user has saved 2FA settings at least once (ThingsBoard then answers {"configs": {}}
+    # rather than an empty body once every method is gone).
+    Column("twofa_saved", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 # One live session per issued token pair: revocation by user (all rows) or by session (logout).
@@ -132,6 +135,12 @@ auth_session = Table(
     # tell their sign-ins apart (GET /api/auth/sessions); purged with the row.
     Column("client_ip", String(64)),
     Column("user_agent", String(256)),
+    # A refresh that exchanged this session's token: when, the session it created, and that pair
+    # sealed (AES-GCM, bound to the exchanged token's hash), answered again to the same token
+    # within the grace period (two tabs refreshing at once).
+    Column("rotated_at", BigInteger),
+    Column("successor_id", Uuid),
+    Column("successor_enc", Text),
     Index("ix_auth_session_user", "user_id"),
     Index("ix_auth_session_family", "family_id"),
 )

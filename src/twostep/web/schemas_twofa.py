@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from twostep.domain.errors import BadRequest
-from twostep.domain.twofa.otp import provisioning_uri
-from twostep.domain.twofa.providers import ProviderType, parse_provider
+from twostep.domain.twofa.otp import is_auth_url, provisioning_uri
+from twostep.domain.twofa.providers import ProviderType
 from twostep.services.twofa_account import AccountView, ConfigView, Generated, Submitted
 from twostep.services.twofa_login import ProviderInfo
 
@@ -69,10 +69,7 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
 def parse_account_config(body: Any) -> Submitted:
     if not isinstance(body, dict):
         raise BadRequest("Invalid request body")
-    kind = body.get("providerType")
-    if kind is None:
-        raise BadRequest("Validation error: providerType must not be null")
-    provider = parse_provider(kind if isinstance(kind, str) else None)
+    provider = body_provider(body.get("providerType"))
     default = body.get("useByDefault", False)
     if default is None:
         default = False
@@ -88,7 +85,7 @@ def parse_account_config(body: Any) -> Submitted:
         auth_url = _optional_str(body, "authUrl")
         if not auth_url or not auth_url.strip():
             raise BadRequest("Validation error: authUrl must not be blank")
-        if not auth_url.startswith("otpauth://totp/") or len(auth_url) > 2048:
+        if len(auth_url) > 2048 or not is_auth_url(auth_url):
             raise BadRequest("Validation error: authUrl is invalid")
     return Submitted(
         type=provider,
@@ -106,5 +103,51 @@ def parse_update(body: Any) -> bool:
     return bool(body["useByDefault"])
 
 
-def provider_param(value: str) -> ProviderType:
-    return parse_provider(value)
+# ThingsBoard's answers for a bad providerType are Spring's and Jackson's texts, naming its classes.
+_TB_PROVIDER_TYPE = "org.thingsboard.server.common.data.security.model.mfa.provider.TwoFaProviderType"
+_TB_ACCOUNT_CONFIG = "org.thingsboard.server.common.data.security.model.mfa.account.TwoFaAccountConfig"
+
+
+def _concise(value: str) -> str:
+    """Spring's rendering of a rejected value: long ones cut at 100 characters."""
+    return value if len(value) <= 100 else value[:100] + " (truncated)..."
+
+
+def provider_param(value: str | None) -> ProviderType:
+    """The providerType query parameter, refused as ThingsBoard (Spring) refuses it."""
+    if value is None:
+        raise BadRequest(
+            "Required request parameter 'providerType' for method parameter type "
+            "TwoFaProviderType is not present"
+        )
+    if value == "":
+        raise BadRequest(
+            "Required request parameter 'providerType' for method parameter type "
+            "TwoFaProviderType is present but converted to null"
+        )
+    try:
+        return ProviderType(value)
+    except ValueError:
+        raise BadRequest(
+            "Method parameter 'providerType': Failed to convert value of type 'java.lang.String' "
+            f"to required type '{_TB_PROVIDER_TYPE}'; Failed to convert from type "
+            "[java.lang.String] to type [@org.springframework.web.bind.annotation.RequestParam "
+            f"{_TB_PROVIDER_TYPE}] for value [{_concise(value)}]"
+        ) from None
+
+
+def body_provider(value: Any) -> ProviderType:
+    """The providerType of an account config body, refused as ThingsBoard (Jackson) refuses it."""
+    if value is None:
+        raise BadRequest(
+            "JSON parse error: Could not resolve subtype of [simple type, class "
+            f"{_TB_ACCOUNT_CONFIG}]: missing type id property 'providerType'"
+        )
+    try:
+        return ProviderType(value) if isinstance(value, str) else ProviderType("")
+    except ValueError:
+        shown = _concise(value if isinstance(value, str) else str(value))
+        raise BadRequest(
+            f"JSON parse error: Could not resolve type id '{shown}' as a subtype of "
+            f"`{_TB_ACCOUNT_CONFIG}`: known type ids = [BACKUP_CODE, EMAIL, SMS, TOTP]"
+        ) from None

@@ -140,6 +140,20 @@ M = [
         "tests": S + "test_decisions_in_flight.py::test_deleting_a_user_while_their_second_step_is_checked_is_no_deadlock",
         "backends": "postgresql",
     },
+    {
+        "id": "grace-no-revival-after-logout",
+        "defence": "a logout ends the refresh grace (successor live, and the seal dropped)",
+        "edits": [
+            ("services/tokens.py", "                successor.c.revoked.is_(False),\n", ""),
+            (
+                "services/tokens.py",
+                '_NO_SUCCESSOR = {"successor_id": None, "successor_enc": None}\n',
+                '_NO_SUCCESSOR = {"client_ip": None}\n',  # the successor kept whole
+            ),
+        ],
+        "tests": S + "test_refresh_grace.py::test_logout_ends_the_grace",
+        "backends": "sqlite",
+    },
 ]
 
 

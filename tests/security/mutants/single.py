@@ -836,6 +836,64 @@ mut(
     "tests/delivery/test_sms_number_policy.py",
 )
 
+G = S + "test_refresh_grace.py::"
+mut(
+    "grace-bound-to-token",
+    "the refresh grace answers only the very token that was exchanged (AEAD context)",
+    "services/tokens.py",
+    '    return f"refresh-grace:{session_id}:{digest}"\n',
+    '    return f"refresh-grace:{session_id}"\n',
+    G + "test_only_the_exchanged_token_gets_the_pair_again",
+)
+mut(
+    "grace-period-ends",
+    "the refresh grace lasts TWOSTEP_REFRESH_GRACE_S only",
+    "services/tokens.py",
+    "                s_.rotated_at >= now - self.refresh_grace * 1000,\n",
+    "                s_.rotated_at.is_not(None),\n",
+    G + "test_a_reuse_after_the_grace_period_ends_the_sign_in",
+)
+mut(
+    "grace-successor-live",
+    "the refresh grace answers only while the successor's session is live",
+    "services/tokens.py",
+    "                successor.c.revoked.is_(False),\n",
+    "",
+    G + "test_the_successor_must_be_live_even_if_its_seal_was_kept " + G + "test_a_later_refresh_of_the_successor_ends_the_grace",
+)
+mut(
+    "grace-logout-drops-seal",
+    "logout (and a reuse) drop the sealed successor pair",
+    "services/tokens.py",
+    '_NO_SUCCESSOR = {"successor_id": None, "successor_enc": None}\n',
+    '_NO_SUCCESSOR = {"successor_id": None}\n',
+    G + "test_the_successor_pair_is_sealed_at_rest_and_dropped_by_revocation",
+)
+mut(
+    "grace-revocation-drops-seal",
+    "every revocation of a user (password change, lockout, disabling) drops the sealed successor pairs",
+    "services/tokens.py",
+    '    s_ = t.auth_session.c\n    condition = [s_.user_id == user_id, s_.successor_enc.is_not(None)]\n',
+    '    return\n    s_ = t.auth_session.c\n    condition = [s_.user_id == user_id, s_.successor_enc.is_not(None)]\n',
+    G + "test_a_password_change_ends_the_grace",
+)
+mut(
+    "grace-pair-sealed",
+    "the successor pair is stored sealed (AES-GCM), never in clear",
+    "services/tokens.py",
+    "                sealed = self._box.seal(\n",
+    "                sealed = (lambda text, context: text)(\n",
+    G + "test_the_successor_pair_is_sealed_at_rest_and_dropped_by_revocation",
+)
+mut(
+    "mail-placeholder-unused",
+    "the installed mail placeholder sends nothing and does not enable the email factor",
+    "channels/mail_presets.py",
+    "    return stored == INSTALL_DEFAULTS\n",
+    "    return False\n",
+    "tests/api/test_tb_compat.py::test_a_fresh_install_has_thingsboards_mail_settings",
+)
+
 
 def main(only):
     results = []

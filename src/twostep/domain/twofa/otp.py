@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from urllib.parse import quote, quote_plus
 
@@ -10,6 +11,9 @@ import pyotp
 
 DIGITS = 6
 PERIOD = 30
+# ThingsBoard's bean-validation pattern of a TOTP account config's authUrl (Java's \S and \w are
+# ASCII-only, hence re.ASCII); provisioning_uri below always matches it.
+_AUTH_URL = re.compile(r"otpauth://totp/(\S+?):(\S+?)\?issuer=(\S+?)&secret=(\w+?)", re.ASCII)
 
 
 def new_secret() -> str:
@@ -24,6 +28,10 @@ def provisioning_uri(secret: str, *, issuer: str, account: str) -> str:
     """
     label = quote(f"{issuer}:{account}", safe=":@")
     return f"otpauth://totp/{label}?issuer={quote_plus(issuer)}&secret={secret}"
+
+
+def is_auth_url(value: str) -> bool:
+    return _AUTH_URL.fullmatch(value) is not None
 
 
 def step_at(unix_seconds: float) -> int:

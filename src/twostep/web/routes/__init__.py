@@ -10,6 +10,7 @@ from twostep.web.routes import (
     health,  # production mode: /healthz, /readyz, /metrics
     pages,
     security_settings,
+    system,
     tenant_profiles,
     tenants,
     twofa_config,
@@ -27,6 +28,7 @@ ROUTERS = [
     customers.router,
     admin.router,
     security_settings.router,
+    system.router,
     audit.router,
     pages.router,
     health.router,

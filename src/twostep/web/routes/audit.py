@@ -54,12 +54,14 @@ def _json(row: Any) -> dict[str, Any]:
 def _filters(
     startTime: int | None = Query(None),  # noqa: N803
     endTime: int | None = Query(None),  # noqa: N803
-    actionTypes: str | None = Query(None),  # noqa: N803
+    actionTypes: list[str] | None = Query(None),  # noqa: N803
 ) -> list[ColumnElement[bool]]:
     conditions = [a.created_time >= (startTime if startTime is not None else 1),
                   a.created_time <= (endTime if endTime is not None else now_ms())]
-    if actionTypes:
-        wanted = [x.strip().upper() for x in actionTypes.split(",") if x.strip()]
+    # ThingsBoard's UI repeats the parameter (actionTypes=LOGIN&actionTypes=LOGOUT) and other
+    # clients join values with commas: Spring merges both forms, and so do we.
+    wanted = [x.strip().upper() for value in actionTypes or [] for x in value.split(",") if x.strip()]
+    if wanted:
         unknown = [x for x in wanted if x not in ACTION_TYPES]
         if unknown:
             raise BadRequest(f"No enum constant ActionType.{unknown[0]}")

@@ -57,7 +57,7 @@ def account_settings(principal: AnyUserOrMfaConfig, container: ContainerDep) -> 
 def generate(
     principal: RecentAnyUserOrMfaConfig,
     container: ContainerDep,
-    providerType: str = Query(...),  # noqa: N803
+    providerType: str | None = Query(None),  # noqa: N803
 ) -> dict[str, Any]:
     generated = twofa_account.generate(container, principal.claims, s.provider_param(providerType))
     return s.generated_json(generated)
@@ -91,7 +91,7 @@ def verify_and_save(
 def update(
     principal: RecentAnyUser,
     container: ContainerDep,
-    providerType: str = Query(...),
+    providerType: str | None = Query(None),
     body: Any = Body(None),  # noqa: N803
 ) -> dict[str, Any] | None:
     view = twofa_account.update_default(
@@ -105,7 +105,7 @@ def delete(
     principal: RecentAnyUser,
     container: ContainerDep,
     client: ClientDep,
-    providerType: str = Query(...),  # noqa: N803
+    providerType: str | None = Query(None),  # noqa: N803
 ) -> dict[str, Any] | None:
     view = twofa_account.delete_config(
         container, principal.claims, s.provider_param(providerType), client
@@ -128,7 +128,7 @@ def admin_reset_user(
     container: ContainerDep,
     client: ClientDep,
     userId: str,
-    providerType: str = Query(...),  # noqa: N803
+    providerType: str | None = Query(None),  # noqa: N803
 ) -> dict[str, Any]:
     view = twofa_account.admin_reset(
         container, principal, parse_uuid(userId), s.provider_param(providerType), client

@@ -34,7 +34,7 @@ def send_code(
     principal: PreVerification,
     container: ContainerDep,
     client: ClientDep,
-    providerType: str = Query(...),  # noqa: N803
+    providerType: str | None = Query(None),  # noqa: N803
 ) -> None:
     twofa_login.send(container, principal, s.provider_param(providerType), client)
 
@@ -60,8 +60,6 @@ async def check_code(request: Request) -> Response:
     if len(query.getlist("verificationCode")) > 1 or len(query.getlist("providerType")) > 1:
         raise BadRequest("Repeated query parameters are not allowed")
     provider_type = query.get("providerType")
-    if provider_type is None:
-        raise BadRequest("Validation error: providerType must not be null")
     pair = await run_in_threadpool(
         twofa_login.check,
         get_container(request),
