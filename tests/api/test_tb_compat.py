@@ -212,7 +212,7 @@ def test_account_settings_once_every_method_was_removed(container, client, tb_pl
 
 def test_a_second_removal_keeps_the_other_methods(container, client, tb_platform) -> None:  # type: ignore[no-untyped-def]
     account = make_account(container, client)
-    enroll_delivered(client, container, account.headers, "SMS", "+15550001234")
+    enroll_delivered(client, container, account.headers, "SMS", "+12015550123")
     r = client.delete("/api/2fa/account/config?providerType=SMS", headers=account.headers)
     assert r.status_code == 200 and list(r.json()["configs"]) == ["TOTP"]
     r = client.delete("/api/2fa/account/config?providerType=SMS", headers=account.headers)
@@ -281,7 +281,7 @@ def test_unknown_and_missing_provider_types_answer_thingsboards_messages(contain
             f"JSON parse error: Could not resolve type id 'FOO' as a subtype of `{CONFIG_CLASS}`: "
             "known type ids = [BACKUP_CODE, EMAIL, SMS, TOTP]",
         )
-        r = client.post(path, headers=account.headers, json={"phoneNumber": "+15550001234"})
+        r = client.post(path, headers=account.headers, json={"phoneNumber": "+12015550123"})
         assert_error(
             r, 400,
             f"JSON parse error: Could not resolve subtype of [simple type, class {CONFIG_CLASS}]: "

@@ -84,10 +84,10 @@ def test_two_fa_totp(client, totp_user) -> None:  # type: ignore[no-untyped-def]
 
 def test_two_fa_sms(container, client, sysadmin_headers, user) -> None:  # type: ignore[no-untyped-def]
     _configure(client, sysadmin_headers, SMS_ONLY)
-    r = client.post("/api/2fa/account/config/submit", headers=user, json={"providerType": "SMS", "phoneNumber": "+38050505050"})
+    r = client.post("/api/2fa/account/config/submit", headers=user, json={"providerType": "SMS", "phoneNumber": "+380501234567"})
     assert r.status_code == 200
     r = client.post(f"/api/2fa/account/config?verificationCode={last_code(container, 'sms')}", headers=user,
-                    json={"providerType": "SMS", "phoneNumber": "+38050505050"})
+                    json={"providerType": "SMS", "phoneNumber": "+380501234567"})
     assert r.status_code == 200, r.text
     pv = _pre_verification(client)
     assert client.post("/api/auth/2fa/verification/send?providerType=SMS", headers=pv).status_code == 200
@@ -167,7 +167,7 @@ def test_two_fa_multiple_providers(container, client, sysadmin_headers, user) ->
     providers = [*TOTP_ONLY, *SMS_ONLY, {"providerType": "EMAIL", "verificationCodeLifetime": 60}]
     _configure(client, sysadmin_headers, providers)
     enroll_totp(client, user)
-    for kind, field, target in (("SMS", "phoneNumber", "+38012312322"), ("EMAIL", "email", USER)):
+    for kind, field, target in (("SMS", "phoneNumber", "+380991234567"), ("EMAIL", "email", USER)):
         body = {"providerType": kind, field: target}
         assert client.post("/api/2fa/account/config/submit", headers=user, json=body).status_code == 200
         code = last_code(container, kind.lower() if kind == "SMS" else "email")
@@ -312,10 +312,10 @@ def test_generate_sms_two_fa_account_config(client, sysadmin_headers) -> None:  
 
 def test_submit_sms_two_fa_account_config(container, client, sysadmin_headers, user) -> None:  # type: ignore[no-untyped-def]
     _configure(client, sysadmin_headers, [{**SMS_ONLY[0], "smsVerificationMessageTemplate": "Here is your verification code: ${code}"}])
-    body = {"providerType": "SMS", "phoneNumber": "+38054159785"}
+    body = {"providerType": "SMS", "phoneNumber": "+380931234567"}
     assert client.post("/api/2fa/account/config/submit", headers=user, json=body).status_code == 200
     [sms] = [m for m in outbox(container.config) if m["channel"] == "sms"]
-    assert sms["to"] == "+38054159785"
+    assert sms["to"] == "+380931234567"
     assert sms["body"] == f"Here is your verification code: {last_code(container, 'sms')}"
 
 
@@ -329,7 +329,7 @@ def test_submit_sms_two_fa_account_config_validation_error(client, sysadmin_head
 
 def test_verify_and_save_sms_two_fa_account_config(container, client, sysadmin_headers, user) -> None:  # type: ignore[no-untyped-def]
     _configure(client, sysadmin_headers, SMS_ONLY)
-    body = {"providerType": "SMS", "phoneNumber": "+38051889445", "useByDefault": True}
+    body = {"providerType": "SMS", "phoneNumber": "+380671234567", "useByDefault": True}
     assert client.post("/api/2fa/account/config/submit", headers=user, json=body).status_code == 200
     r = client.post(f"/api/2fa/account/config?verificationCode={last_code(container, 'sms')}", headers=user, json=body)
     assert r.status_code == 200, r.text
@@ -338,17 +338,17 @@ def test_verify_and_save_sms_two_fa_account_config(container, client, sysadmin_h
 
 def test_verify_and_save_sms_two_fa_account_config_incorrect_verification_code(client, sysadmin_headers, user) -> None:  # type: ignore[no-untyped-def]
     _configure(client, sysadmin_headers, SMS_ONLY)
-    body = {"providerType": "SMS", "phoneNumber": "+38051889445"}
+    body = {"providerType": "SMS", "phoneNumber": "+380671234567"}
     r = client.post("/api/2fa/account/config?verificationCode=100000", headers=user, json=body)
     assert r.status_code == 400 and "verification code is incorrect" in _message(r)
 
 
 def test_verify_and_save_sms_two_fa_account_config_different_account_configs(container, client, sysadmin_headers, user) -> None:  # type: ignore[no-untyped-def]
     _configure(client, sysadmin_headers, SMS_ONLY)
-    initial = {"providerType": "SMS", "phoneNumber": "+38051889445", "useByDefault": True}
+    initial = {"providerType": "SMS", "phoneNumber": "+380671234567", "useByDefault": True}
     assert client.post("/api/2fa/account/config/submit", headers=user, json=initial).status_code == 200
     code = last_code(container, "sms")
-    another = {"providerType": "SMS", "phoneNumber": "+38111111111"}
+    another = {"providerType": "SMS", "phoneNumber": "+380661234567"}
     r = client.post(f"/api/2fa/account/config?verificationCode={code}", headers=user, json=another)
     assert r.status_code == 400 and "verification code is incorrect" in _message(r)
     assert client.post(f"/api/2fa/account/config?verificationCode={code}", headers=user, json=initial).status_code == 200
@@ -357,7 +357,7 @@ def test_verify_and_save_sms_two_fa_account_config_different_account_configs(con
 
 def test_delete_two_fa_account_config(container, client, sysadmin_headers, user) -> None:  # type: ignore[no-untyped-def]
     _configure(client, sysadmin_headers, SMS_ONLY)
-    body = {"providerType": "SMS", "phoneNumber": "+38050505050"}
+    body = {"providerType": "SMS", "phoneNumber": "+380501234567"}
     client.post("/api/2fa/account/config/submit", headers=user, json=body)
     client.post(f"/api/2fa/account/config?verificationCode={last_code(container, 'sms')}", headers=user, json=body)
     saved = client.get("/api/2fa/account/settings", headers=user).json()["configs"]["SMS"]
