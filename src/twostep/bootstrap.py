@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from twostep.config import Config
 from twostep.crypto import CodeHasher, PasswordHasher, SecretBox
 from twostep.keys import load_keys
+from twostep.services.ports import CodeHashing, Delivery, Limiter, PasswordHashing, Sealing
 from twostep.services.tokens import TokenService
 from twostep.storage.db import Database, make_engine
 
@@ -15,12 +16,12 @@ from twostep.storage.db import Database, make_engine
 class Container:
     config: Config
     db: Database
-    passwords: PasswordHasher = field(repr=False)
-    box: SecretBox = field(repr=False)
-    codes: CodeHasher = field(repr=False)
+    passwords: PasswordHashing = field(repr=False)
+    box: Sealing = field(repr=False)
+    codes: CodeHashing = field(repr=False)
     tokens: TokenService = field(repr=False)
-    limiter: object = field(repr=False)
-    delivery: object = field(repr=False)
+    limiter: Limiter = field(repr=False)
+    delivery: Delivery = field(repr=False)
 
     def close(self) -> None:
         self.db.dispose()
