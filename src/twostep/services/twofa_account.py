@@ -30,6 +30,7 @@ from twostep.domain.twofa.providers import ProviderType
 from twostep.providers import REGISTRY, delivered_code, totp
 from twostep.providers.base import Generated, Submitted
 from twostep.services import audit, twofa_notify, twofa_settings, twofa_store, users_repo
+from twostep.services import twofa_pending  # upserts: parallel enrollment calls never collide
 from twostep.storage import tables as t
 
 log = logging.getLogger("twostep.twofa")
@@ -108,17 +109,7 @@ def generate(c: Container, user_id: uuid.UUID, provider: ProviderType) -> Genera
             settings=settings.provider(provider),  # type: ignore[arg-type]
         )
         if pending:
-            conn.execute(
-                delete(t.twofa_pending).where(
-                    t.twofa_pending.c.user_id == user_id,
-                    t.twofa_pending.c.provider_type == provider.value,
-                )
-            )
-            conn.execute(
-                t.twofa_pending.insert().values(
-                    user_id=user_id, provider_type=provider.value, created_time=now_ms(), **pending
-                )
-            )
+            twofa_pending.replace(conn, user_id, provider.value, **pending)
     return result
 
 
@@ -159,21 +150,13 @@ def submit(c: Container, user_id: uuid.UUID, body: Submitted, client: Any) -> No
     )
     # Stored only after the transport accepted the message: a failed send leaves nothing usable.
     with c.db.transaction() as conn:
-        conn.execute(
-            delete(t.twofa_pending).where(
-                t.twofa_pending.c.user_id == user_id,
-                t.twofa_pending.c.provider_type == body.type.value,
-            )
-        )
-        conn.execute(
-            t.twofa_pending.insert().values(
-                user_id=user_id,
-                provider_type=body.type.value,
-                created_time=now_ms(),
-                target=target,
-                code_hash=c.codes.hash(code, scope=delivered_code.setup_scope(user_id, body.type, target)),
-                code_expires_at=now_ms() + lifetime * 1000,
-            )
+        twofa_pending.replace(
+            conn,
+            user_id,
+            body.type.value,
+            target=target,
+            code_hash=c.codes.hash(code, scope=delivered_code.setup_scope(user_id, body.type, target)),
+            code_expires_at=now_ms() + lifetime * 1000,
         )
 
 
