@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from tests.factories import oathtool
-from tests.security.helpers import check, pv_of, wrong_totp
+from tests.security.helpers import check, dump_database, pv_of, wrong_totp
 from tests.twofa_helpers import save_platform
 from tests.factories import platform as platform_body
 from twostep.services import settings_store, twofa_settings
@@ -120,3 +120,14 @@ def test_an_smpp_port_beyond_65535_is_refused(client, sysadmin_headers) -> None:
     r = client.post("/api/admin/settings", headers=sysadmin_headers, json=body)
     assert r.status_code == 400, r.text
     assert "port" in r.json()["message"]
+
+
+def test_a_test_sms_without_a_provider_configuration_is_a_bad_request(container, client, sysadmin_headers) -> None:  # type: ignore[no-untyped-def]
+    """Found by the fuzzer: a malformed request, not a failed send (ThingsBoard: 500); nothing
+    is audited, since nothing was attempted."""
+    before = dump_database(container)
+    for body in ({}, {"providerConfiguration": "SMPP", "numberTo": "+15550001111"}):
+        r = client.post("/api/admin/settings/testSms", headers=sysadmin_headers, json=body)
+        assert r.status_code == 400, r.text
+        assert r.json()["errorCode"] == 31
+    assert dump_database(container) == before

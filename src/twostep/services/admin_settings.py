@@ -173,9 +173,10 @@ def test_sms(c: Any, principal: Any, body: dict[str, Any]) -> None:
     number = body.get("numberTo")
     message = body.get("message")
     failure: str | None = None
+    if not isinstance(provider, dict):
+        # A malformed request, not a failed send: 400 and nothing audited (ThingsBoard: 500).
+        raise BadRequest("Unable to send SMS: providerConfiguration should be specified")
     try:
-        if not isinstance(provider, dict):
-            raise DeliveryFailed("Unable to send SMS: providerConfiguration should be specified")
         with c.db.read() as conn:
             stored = _stored_plain(c, "sms", settings_store.get_row(conn, "sms"))
         try:
