@@ -55,9 +55,10 @@ NUMBER_FIELDS = (
     "maximumLength", "passwordExpirationPeriodDays", "passwordReuseFrequencyDays",
     "mobileSecretKeyLength", "userActivationTokenTtl", "passwordResetTokenTtl", "port",
 )  # fmt: skip
-OBJECT_FIELDS = (
-    "id", "tenantId", "customerId", "tenantProfileId", "additionalInfo", "jsonValue",
-    "passwordPolicy", "providerConfiguration", "enforcedUsersFilter", "profileData",
+ID_FIELDS = ("id", "tenantId", "customerId", "tenantProfileId")  # {"entityType": .., "id": ..}
+OBJECT_FIELDS = ID_FIELDS + (
+    "additionalInfo", "jsonValue", "passwordPolicy", "providerConfiguration",
+    "enforcedUsersFilter", "profileData",
 )  # fmt: skip
 LIST_FIELDS = ("providers", "codes", "tenantsIds", "tenantProfilesIds")
 FIELDS = TEXT_FIELDS + NUMBER_FIELDS + OBJECT_FIELDS + LIST_FIELDS
@@ -65,7 +66,7 @@ PLAUSIBLE_TEXTS = (
     SYSADMIN_EMAIL, "fuzz-admin@example.com", "TOTP", "SMS", "EMAIL", "BACKUP_CODE", "mail",
     "sms", "general", "TENANT_ADMIN", "CUSTOMER_USER", "SYS_ADMIN", "TENANT", "USER", "CUSTOMER",
     "+15550001111", "123456", "0123456789abcdef", "13814000-1dd2-11b2-8080-808080808080",
-    "3:900", "Code: ${code}", "http://127.0.0.1:9", "SMPP", "TWILIO", "AWS_SNS",
+    "3:900", "Code: ${code}", "http://127.0.0.1:9", "SMPP", "TWILIO", "AWS_SNS", "x" * 300,
 )  # fmt: skip
 
 _leaves = st.one_of(
@@ -98,18 +99,30 @@ HOSTILE_TEXTS = [
 HOSTILE_NUMBERS = [2**63, -(2**63) - 1, 10**30, 2**31, -1, 0, 1e308, float("nan"), float("inf")]
 
 
-def hostile_body(value: Any) -> dict[str, Any]:
-    """Every field the API reads holding the hostile value (objects and lists too)."""
+def hostile_bodies(value: Any) -> list[dict[str, Any]]:
+    """Every field the API reads holding the hostile value: once with no ids and with empty
+    objects and lists beside them (so that no id or nested check refuses the body before the
+    value is used), once with the value in the ids, objects and lists too."""
     flat = {name: value for name in TEXT_FIELDS + NUMBER_FIELDS}
-    return {**flat, **{name: dict(flat) for name in OBJECT_FIELDS}} | {
-        name: [value, dict(flat)] for name in LIST_FIELDS
-    }
+    objects = {name: {} for name in OBJECT_FIELDS if name not in ID_FIELDS}
+    shallow = flat | objects | {name: [] for name in LIST_FIELDS}
+    nested = flat | {name: dict(flat) for name in OBJECT_FIELDS}
+    return [shallow, nested | {name: [value, dict(flat)] for name in LIST_FIELDS}]
+
+
+class Deep:
+    """`value` inside `levels` objects {"a": ...}: written by hand when sent, so that the test
+    itself never recurses that deep (json.dumps would, and fail near Python's limit)."""
+
+    def __init__(self, value: Any, levels: int) -> None:
+        self.value, self.levels = value, levels
+
+    def __repr__(self) -> str:
+        return f"Deep({self.value!r}, {self.levels})"
 
 
 def deep(value: Any, levels: int) -> Any:
-    for _ in range(levels):
-        value = {"a": value}
-    return value
+    return Deep(value, levels)
 
 
 # One salt per example: most examples go out as generated; the others carry one hostile value.
@@ -124,6 +137,7 @@ SALTS = st.one_of(
 SWEEP = [
     ("text", LONE_SURROGATE),
     ("text", "a\x00b"),
+    ("text", "x" * 300),  # longer than any text column (PostgreSQL refuses, SQLite stores)
     ("number", 2**63),
     ("number", float("nan")),
     ("deep", 40),
@@ -131,17 +145,17 @@ SWEEP = [
 ]
 
 
-def swept(query: dict[str, Any], salt: tuple[str, Any]) -> tuple[Any, dict[str, Any]]:
-    """The body and query of one sweep request: the hostile value everywhere it fits."""
+def swept(query: dict[str, Any], salt: tuple[str, Any]) -> list[tuple[Any, dict[str, Any]]]:
+    """The bodies and queries of the sweep requests: the hostile value everywhere it fits."""
     kind, value = salt
     if kind == "deep":
         if value > 100:  # the parser's own limit: one bare chain, as an attacker writes it
-            return deep(1, value), query
+            return [(deep(1, value), query)]
         nested = {name: deep("fuzz", value) for name in OBJECT_FIELDS}
-        return {**{name: "fuzz" for name in TEXT_FIELDS}, **nested}, query
+        return [({**{name: "fuzz" for name in TEXT_FIELDS}, **nested}, query)]
     if kind == "number" or _fits_an_address(value):
         query = {name: value for name in query}
-    return hostile_body(value), query
+    return [(body, query) for body in hostile_bodies(value)]
 
 
 def salted(body: Any, query: dict[str, Any], salt: Any) -> tuple[Any, dict[str, Any]]:
@@ -178,13 +192,16 @@ def serialise(body: Any) -> bytes:
     writes them (not JSON, but sent by careless clients)."""
     if isinstance(body, bytes):  # schemathesis's negative cases may be raw bytes already
         return body
-    try:
-        return json.dumps(body, allow_nan=True).encode()
-    except RecursionError:  # 3,000 levels: written by hand, as an attacker would
-        levels = 0
-        while isinstance(body, dict) and list(body) == ["a"]:
-            body, levels = body["a"], levels + 1
-        return ('{"a":' * levels + json.dumps(body) + "}" * levels).encode()
+    return _json(body).encode()
+
+
+def _json(value: Any) -> str:
+    if isinstance(value, Deep):
+        return '{"a":' * value.levels + _json(value.value) + "}" * value.levels
+    if isinstance(value, dict) and any(isinstance(v, Deep) for v in value.values()):
+        items = (f"{json.dumps(str(k))}:{_json(v)}" for k, v in value.items())
+        return "{" + ",".join(items) + "}"
+    return json.dumps(value, allow_nan=True)
 
 
 class ServerErrors(logging.Handler):

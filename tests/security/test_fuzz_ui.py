@@ -110,8 +110,8 @@ def test_no_server_error_on_form_posts(ui_server, container, client, server_erro
 
     one()
     for salt in SWEEP:
-        body, query = swept({"x": "1"}, salt)
-        send(body, query, True, salt)
+        for body, query in swept({"x": "1"}, salt):
+            send(body, query, True, salt)
 
 
 @pytest.mark.parametrize("caller", CALLERS)

@@ -277,3 +277,37 @@ def test_correctly_signed_tokens_with_claims_of_the_wrong_type_are_401(container
     r = client.post("/api/auth/token", json={"refreshToken": forged})
     assert r.status_code == 401, r.text
 
+
+
+# -- texts longer than their column ---------------------------------------------------------------
+
+
+def test_a_settings_key_longer_than_its_column_is_refused_on_both_backends(conn, container, sysadmin_headers) -> None:  # type: ignore[no-untyped-def]
+    """Found by the fuzzer: PostgreSQL refused a 300-character key with a 500; SQLite stored it."""
+    body = json.dumps({"key": "k" * 256, "jsonValue": {}})
+    answer = _refused(conn, container, "POST", "/api/admin/settings", body, sysadmin_headers)
+    assert "255" in answer["message"], answer
+    status, _ = conn.request("POST", "/api/admin/settings", json.dumps({"key": "k" * 255, "jsonValue": {}}).encode(), sysadmin_headers)
+    assert status == 200
+
+
+def test_a_value_the_database_refuses_is_a_400_not_a_500(container, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The second layer, for a value no check before the database caught: PostgreSQL's data
+    exceptions (NUL, too long, out of range) answer 400 in the error shape, and the log names
+    the exception's class, never the value."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import DataError
+
+    from twostep.web.app import create_app
+
+    app = create_app(container)
+
+    @app.get("/api/test-only/refused")
+    def refused() -> None:
+        raise DataError("INSERT ...", {"v": "secret-value"}, ValueError("value too long: secret-value"))
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.get("/api/test-only/refused")
+    assert r.status_code == 400 and set(r.json()) == ERROR_KEYS, r.text
+    assert r.json()["errorCode"] == 31
+    assert "secret-value" not in caplog.text and "ValueError" in caplog.text

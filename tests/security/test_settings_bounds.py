@@ -126,7 +126,12 @@ def test_a_test_sms_without_a_provider_configuration_is_a_bad_request(container,
     """Found by the fuzzer: a malformed request, not a failed send (ThingsBoard: 500); nothing
     is audited, since nothing was attempted."""
     before = dump_database(container)
-    for body in ({}, {"providerConfiguration": "SMPP", "numberTo": "+15550001111"}):
+    for body in (
+        {},
+        {"providerConfiguration": "SMPP", "numberTo": "+15550001111"},
+        {"providerConfiguration": {}, "numberTo": "+15550001111"},
+        {"providerConfiguration": {"type": "CARRIER_PIGEON"}, "numberTo": "+15550001111"},
+    ):
         r = client.post("/api/admin/settings/testSms", headers=sysadmin_headers, json=body)
         assert r.status_code == 400, r.text
         assert r.json()["errorCode"] == 31
