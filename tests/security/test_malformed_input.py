@@ -201,6 +201,8 @@ def _variants(schema: dict[str, Any]) -> list[dict[str, Any]]:
 
 BIG_NUMBER_BODIES = {
     "integer beyond int64": '{"title":"T","version":%s}' % HUGE,
+    "integer just beyond int64": '{"title":"T","version":%d}' % (INT64_MAX + 1),
+    "negative integer just beyond int64": '{"title":"T","additionalInfo":{"n":%d}}' % (-(2**63) - 1),
     "negative integer beyond int64": '{"title":"T","additionalInfo":{"n":-%s}}' % HUGE,
     "float that overflows": '{"title":"T","additionalInfo":{"n":1e400}}',
     "NaN": '{"title":"T","additionalInfo":{"n":NaN}}',
@@ -212,6 +214,13 @@ BIG_NUMBER_BODIES = {
 def test_numbers_beyond_int64_or_not_finite_in_json_are_refused(conn, container, sysadmin_headers, case) -> None:  # type: ignore[no-untyped-def]
     answer = _refused(conn, container, "POST", "/api/tenant", BIG_NUMBER_BODIES[case], sysadmin_headers)
     assert "number" in answer["message"], answer
+
+
+def test_the_int64_range_itself_is_accepted(conn, sysadmin_headers) -> None:  # type: ignore[no-untyped-def]
+    body = '{"title":"T","additionalInfo":{"max":%d,"min":%d,"x":1.5e300}}' % (INT64_MAX, -(2**63))
+    status, answer = conn.request("POST", "/api/tenant", body.encode(), sysadmin_headers)
+    assert status == 200, answer
+    assert answer is not None and answer["additionalInfo"]["max"] == INT64_MAX
 
 
 # -- NUL characters ------------------------------------------------------------------------------
