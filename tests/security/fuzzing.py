@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 from tests.factories import bearer, create_user
-from twostep.domain.ids import new_id, now_ms
-from twostep.storage import tables as t
 from tests.support import SYSADMIN_EMAIL, SYSADMIN_PASSWORD
 from tests.twofa_helpers import full_headers, login, save_platform
+from twostep.domain.ids import new_id, now_ms
+from twostep.storage import tables as t
 
 CALLERS = ("anonymous", "pre_verification", "sysadmin", "tenant_admin")
 

@@ -28,19 +28,17 @@ from schemathesis import GenerationMode
 from schemathesis.core import NotSet
 
 from tests.security.fuzzing import (
+    BODIES,
     CALLERS,
     FUZZ,
-    BODIES,
     SALTS,
     SWEEP,
     assert_answered,
     caller_token,
     headers_of,
-    loopback_only,  # noqa: F401 (a fixture)
     salted,
     serialise,
     swept,
-    server_errors,  # noqa: F401 (a fixture)
 )
 from tests.support import LiveServer
 from twostep.web.app import create_app

@@ -29,10 +29,8 @@ from tests.security.fuzzing import (
     SWEEP,
     assert_answered,
     caller_token,
-    loopback_only,  # noqa: F401 (a fixture)
     salted,
     serialise,
-    server_errors,  # noqa: F401 (a fixture)
     swept,
 )
 from tests.support import LiveServer

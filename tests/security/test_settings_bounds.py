@@ -9,9 +9,9 @@ import pytest
 import redis
 
 from tests.factories import oathtool
+from tests.factories import platform as platform_body
 from tests.security.helpers import check, dump_database, pv_of, wrong_totp
 from tests.twofa_helpers import save_platform
-from tests.factories import platform as platform_body
 from twostep.services import settings_store, twofa_settings
 from twostep.state.redis_limiter import RedisLimiter
 
