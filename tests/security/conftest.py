@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.security.fuzzing import loopback_only, server_errors  # noqa: F401 (fixtures)
 from tests.security.helpers import MAX_FAILURES, OTHER_EMAIL, OTHER_PASSWORD, Account, make_account
 from tests.twofa_helpers import save_platform
 

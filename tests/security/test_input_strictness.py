@@ -25,6 +25,7 @@ from tests.factories import oathtool
 from tests.security.helpers import check, last_code_to, pv_of, send
 from tests.twofa_helpers import enroll_backup, enroll_delivered, save_platform
 from twostep.storage import tables as t
+from twostep.web.input_guard import NUL_IN_REQUEST
 
 FUZZ = settings(
     max_examples=60,
@@ -83,10 +84,9 @@ def test_a_valid_totp_code_written_differently_is_refused(client, roomy, name) -
     variant = DIGIT_VARIANTS[name](code)
     assert variant != code
     r = check(client, pv, "TOTP", variant)
-    assert (r.status_code, r.json()["message"]) == (400, "Verification code is incorrect"), (
-        name,
-        repr(variant),
-    )
+    # A NUL never gets as far as the check: the address holding it is refused (issue 15).
+    expected = NUL_IN_REQUEST if "\x00" in variant else "Verification code is incorrect"
+    assert (r.status_code, r.json()["message"]) == (400, expected), (name, repr(variant))
     # The exact code still works: the variant neither matched nor used up the step.
     assert check(client, pv, "TOTP", code).status_code == 200
 

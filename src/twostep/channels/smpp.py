@@ -55,8 +55,10 @@ class SmppSender:
             )
         try:
             self._port = int(port)  # type: ignore[arg-type]
+            if not 0 < self._port < 65536:  # the socket would raise OverflowError when sending
+                raise ValueError
         except (TypeError, ValueError):
-            raise ChannelConfigError("Invalid SMPP configuration: port must be a number") from None
+            raise ChannelConfigError("Invalid SMPP configuration: port must be 1..65535") from None
         bind_type = str(config.get("bindType") or "TX").upper()
         if bind_type not in _BINDS:
             raise ChannelConfigError(

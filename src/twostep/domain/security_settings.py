@@ -35,6 +35,17 @@ _INT_FIELDS = ("minimumLength", "maximumLength", "minimumUppercaseLetters", "min
                "passwordReuseFrequencyDays")
 
 
+# Upper bounds of the policy's numbers (ThingsBoard has none): far beyond any real policy, and
+# small enough that no length, count or date computed from them overflows anything.
+_MAX_POLICY_COUNT = 4096  # characters of a password
+_MAX_POLICY_DAYS = 36_500  # a century
+_POLICY_MAXIMUM = {key: _MAX_POLICY_COUNT for key in _INT_FIELDS} | {
+    "passwordExpirationPeriodDays": _MAX_POLICY_DAYS,
+    "passwordReuseFrequencyDays": _MAX_POLICY_DAYS,
+}
+_MAX_SECRET_KEY_LENGTH = 1024
+
+
 def defaults() -> dict[str, Any]:
     return copy.deepcopy(DEFAULTS)
 
@@ -67,6 +78,8 @@ def validate(body: Any) -> dict[str, Any]:
             value = policy.get(key)
             if value is not None and (not _is_int(value) or value < 0):
                 problems.append(f"{key} must be a non-negative integer")
+            elif value is not None and value > _POLICY_MAXIMUM[key]:
+                problems.append(f"{key} must be less than or equal to {_POLICY_MAXIMUM[key]}")
         minimum = policy.get("minimumLength")
         if minimum is None:
             problems.append("minimumLength must not be null")
@@ -84,6 +97,10 @@ def validate(body: Any) -> dict[str, Any]:
     secret_len = body.get("mobileSecretKeyLength")
     if secret_len is not None and (not _is_int(secret_len) or secret_len < 1):
         problems.append("mobileSecretKeyLength must be greater than or equal to 1")
+    elif secret_len is not None and secret_len > _MAX_SECRET_KEY_LENGTH:
+        problems.append(
+            f"mobileSecretKeyLength must be less than or equal to {_MAX_SECRET_KEY_LENGTH}"
+        )
     notify = body.get("notifyOnFailedSecondFactor")
     if notify is not None and not isinstance(notify, bool):
         problems.append("notifyOnFailedSecondFactor must be a boolean")

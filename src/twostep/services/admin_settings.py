@@ -27,6 +27,7 @@ from twostep.storage import tables as t
 
 PROTECTED_KEYS = ("jwt", "securitySettings", "twoFaSettings")
 EXISTS = "Admin settings with such name already exists!"
+MAX_KEY_LENGTH = 255
 # ThingsBoard drops the refresh token when the OAuth2 client changes; authUri/tokenUri added: the
 # token must never follow a changed token endpoint.
 _OAUTH2_CLIENT_FIELDS = (
@@ -105,6 +106,8 @@ def save(c: Any, body: dict[str, Any]) -> dict[str, Any]:
     key = body.get("key")
     if not isinstance(key, str) or not key.strip():
         raise BadRequest("Key should be specified!")
+    if len(key) > MAX_KEY_LENGTH:  # the column's size: PostgreSQL refuses longer, SQLite stores
+        raise BadRequest(f"Key should be at most {MAX_KEY_LENGTH} characters!")
     value = body.get("jsonValue")
     if value is None:
         raise BadRequest("Json value should be specified!")
@@ -177,9 +180,12 @@ def test_sms(c: Any, principal: Any, body: dict[str, Any]) -> None:
     number = body.get("numberTo")
     message = body.get("message")
     failure: str | None = None
+    # A malformed request, not a failed send: 400 and nothing audited (ThingsBoard: 500).
+    if not isinstance(provider, dict):
+        raise BadRequest("Unable to send SMS: providerConfiguration should be specified")
+    if provider.get("type") not in SMS_PROVIDER_TYPES:
+        raise BadRequest("SMS provider type should be one of " + ", ".join(SMS_PROVIDER_TYPES))
     try:
-        if not isinstance(provider, dict):
-            raise DeliveryFailed("Unable to send SMS: providerConfiguration should be specified")
         with c.db.read() as conn:
             stored = _stored_plain(c, "sms", settings_store.get_row(conn, "sms"))
         try:

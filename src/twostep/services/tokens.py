@@ -262,7 +262,8 @@ class TokenService:
                 issued_at=int(raw["iat"]),
                 expires_at=int(raw["exp"]),
             )
-        except (KeyError, IndexError, TypeError, ValueError):
+        # Claims of the wrong type (a number for userId...) are a bad token like any other.
+        except (LookupError, TypeError, ValueError, AttributeError, OverflowError):
             raise AuthenticationFailed("Invalid username or password") from None
 
     @staticmethod

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from twostep.bootstrap import Container
 from twostep.web import errors, redirects
+from twostep.web.input_guard import InputGuardMiddleware
 from twostep.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddleware
 
 
@@ -61,6 +62,9 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     errors.install(app)
     redirects.install(app)
+    # Innermost: malformed input (NUL, lone surrogates, deep JSON, huge numbers) never reaches a
+    # route, and its 400 still gets the security headers and the body limit of the layers outside.
+    app.add_middleware(InputGuardMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=container.config.max_body_bytes)
     # Production mode (observability): request ids, access log, Prometheus metrics. Added last so

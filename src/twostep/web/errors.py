@@ -7,8 +7,8 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import InterfaceError as SAInterfaceError
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twostep.domain import errors as e
@@ -87,6 +87,14 @@ def install(app: FastAPI) -> None:
     async def _db_down(_: Request, exc: Exception) -> JSONResponse:
         log.error("database unavailable: %s", type(exc).__name__)
         return error_body(503, "Service temporarily unavailable", 2)
+
+    @app.exception_handler(DataError)
+    async def _data_refused(_: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value of the request (PostgreSQL: a NUL, a text longer than its
+        # column, a number out of range): the checks before it should have, so it is logged,
+        # by class only (the driver's message may quote the value), and answered as bad input.
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        return error_body(400, "Invalid request: a value cannot be stored", 31)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -1,4 +1,8 @@
-"""Apply one mutation at a time to /tmp/mut/src, run the named tests (SQLite), restore.
+"""Apply one mutation at a time to /tmp/mut/src, run the named tests (SQLite unless a mutant
+names its backends), restore.
+
+TWOSTEP_MUT_ROOT=/tmp/mut-other runs in another copy (several people at once);
+TWOSTEP_MUT_RESULTS names the results file.
 
 See ../MUTATIONS.md. over-limit-guard and secret-sealed are in layered.py. TWOSTEP_MUT_ROOT names
 another copy than /tmp/mut (two people mutating at once), TWOSTEP_MUT_RESULTS another results
@@ -12,11 +16,12 @@ from pathlib import Path
 
 ROOT = Path(os.environ.get("TWOSTEP_MUT_ROOT") or os.environ.get("TWOSTEP_MUTATION_ROOT", "/tmp/mut"))
 RESULTS = Path(os.environ.get("TWOSTEP_MUT_RESULTS", str(ROOT / "mutation-results.json")))
+
 SRC = ROOT / "src/twostep"
 M = []
 
 
-def mut(id, defence, file, old, new, tests, count=1):
+def mut(id, defence, file, old, new, tests, count=1, backends="sqlite"):
     M.append(
         {
             "id": id,
@@ -26,6 +31,7 @@ def mut(id, defence, file, old, new, tests, count=1):
             "new": new,
             "tests": tests,
             "count": count,
+            "backends": backends,
         }
     )
 
@@ -616,6 +622,138 @@ mut(
     S + "test_password_guessing.py",
 )
 
+# -- issue 15 §5: malformed input (rows 90-99) --------------------------------------------------
+mut(
+    "json-lone-surrogates",
+    "JSON text must be Unicode: lone surrogates refused before any route",
+    "web/strict_json.py",
+    "    if not text.isascii():\n",
+    "    if False:\n",
+    S + "test_malformed_input.py",
+)
+mut(
+    "json-depth-limit",
+    "JSON nested deeper than 32 levels refused",
+    "web/strict_json.py",
+    "            if depth >= MAX_DEPTH:\n",
+    "            if False:\n",
+    S + "test_malformed_input.py",
+)
+mut(
+    "json-int64-range",
+    "JSON integers beyond int64 refused",
+    "web/strict_json.py",
+    "    if not INT64_MIN <= value <= INT64_MAX:\n",
+    "    if False:\n",
+    S + "test_malformed_input.py",
+)
+mut(
+    "json-nul",
+    "NUL characters in JSON text refused",
+    "web/strict_json.py",
+    '    if "\\x00" in text:\n',
+    "    if False:\n",
+    S + "test_malformed_input.py",
+)
+mut(
+    "address-nul",
+    "NUL characters in the path and query string refused",
+    "web/input_guard.py",
+    "        return NUL_IN_REQUEST\n",
+    "        return None\n",
+    S + "test_malformed_input.py",
+)
+mut(
+    "query-int64",
+    "integer query parameters bounded to int64",
+    "web/params.py",
+    "Query(ge=INT64_MIN, le=INT64_MAX)",
+    "Query()",
+    S + "test_malformed_input.py",
+)
+mut(
+    "claims-wrong-type",
+    "signed tokens with claims of the wrong type are a 401",
+    "services/tokens.py",
+    "        except (LookupError, TypeError, ValueError, AttributeError, OverflowError):\n",
+    "        except (KeyError, IndexError, TypeError, ValueError):\n",
+    S + "test_malformed_input.py",
+)
+mut(
+    "pending-serialised",
+    "a user's enrollment writes queue on the credentials row (parallel generate/submit)",
+    "services/tokens.py",
+    "            .where(t.user_credentials.c.user_id == user_id)\n            .with_for_update()\n",
+    "            .where(t.user_credentials.c.user_id == user_id)\n",
+    S + "test_enrollment_races.py",
+    backends="postgresql",
+)
+mut(
+    "check-rate-bounds",
+    "check rate limit bounded when saved",
+    "domain/twofa/platform.py",
+    "    elif rate is not None and not _within_rate_bounds(rate):\n",
+    "    elif False:\n",
+    S + "test_settings_bounds.py",
+)
+mut(
+    "check-rate-clamped-on-read",
+    "a stored unbounded check rate limit is read clamped",
+    "domain/twofa/platform.py",
+    "    if isinstance(rate, str) and _RATE.fullmatch(rate) and not _within_rate_bounds(rate):\n",
+    "    if False:\n",
+    S + "test_settings_bounds.py",
+)
+# Further defences of the same section (run, not numbered: 90-99 is the section's range).
+mut(
+    "json-recursion",
+    "JSON nested beyond the parser's recursion refused (3,000 levels)",
+    "web/strict_json.py",
+    "    except RecursionError:\n",
+    "    except MemoryError:\n",
+    S + "test_malformed_input.py",
+)
+mut(
+    "data-error-400",
+    "database data exceptions answer 400 (second layer)",
+    "web/errors.py",
+    "    @app.exception_handler(DataError)\n",
+    "",
+    S + "test_malformed_input.py",
+)
+mut(
+    "settings-key-length",
+    "admin settings keys at most 255 characters",
+    "services/admin_settings.py",
+    "    if len(key) > MAX_KEY_LENGTH:",
+    "    if False:",
+    S + "test_malformed_input.py",
+)
+mut(
+    "test-sms-provider-type",
+    "a test SMS of an unknown provider type is a 400",
+    "services/admin_settings.py",
+    '    if provider.get("type") not in SMS_PROVIDER_TYPES:\n',
+    "    if False:\n",
+    S + "test_settings_bounds.py",
+)
+mut(
+    "security-settings-bounds",
+    "password policy numbers bounded",
+    "domain/security_settings.py",
+    "            elif value is not None and value > _POLICY_MAXIMUM[key]:\n",
+    "            elif False:\n",
+    S + "test_settings_bounds.py",
+)
+mut(
+    "smpp-port-range",
+    "SMPP port 1..65535",
+    "channels/smpp.py",
+    "            if not 0 < self._port < 65536:",
+    "            if False:",
+    S + "test_settings_bounds.py",
+)
+
 
 # -- issue 15: stale states, the lockout oracle and its races ------------------------------------
 mut(
@@ -911,7 +1049,9 @@ def main(only):
             continue
         path.write_text(original.replace(m["old"], m["new"]))
         try:
-            env = dict(os.environ, TWOSTEP_TEST_BACKENDS="sqlite", PYTHONPATH=str(ROOT / "src"))
+            env = dict(
+                os.environ, TWOSTEP_TEST_BACKENDS=m["backends"], PYTHONPATH=str(ROOT / "src")
+            )
             cmd = f"{ROOT}/.venv/bin/pytest -q -p no:warnings -p no:cacheprovider -x --tb=no -rf {m['tests']}"
             p = subprocess.run(
                 cmd,

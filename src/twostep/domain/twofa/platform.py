@@ -19,6 +19,10 @@ DEFAULT_TOTAL_TIME = 1800
 MAX_CODE_LIFETIME = 600
 MAX_FAILURES = 100
 DEFAULT_FAILURES = 30
+# verificationCodeCheckRateLimit "capacity:seconds": beyond these it is no limit at all, and the
+# window's end must fit a 64-bit millisecond timestamp (and Redis's expiry).
+MAX_CHECK_CAPACITY = 1000
+MAX_CHECK_PERIOD = 86_400
 FILTER_TYPES = ("ALL_USERS", "SYSTEM_ADMINISTRATORS", "TENANT_ADMINISTRATORS")
 
 
@@ -99,8 +103,7 @@ class PlatformSettings:
     def check_limit(self) -> tuple[int, int] | None:
         if not self.check_rate_limit:
             return None
-        capacity, period = self.check_rate_limit.split(":")
-        return int(capacity), int(period)
+        return _rate_bounds(self.check_rate_limit)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +115,20 @@ class PlatformSettings:
             "enforceTwoFa": self.enforce,
             "enforcedUsersFilter": self.users_filter.to_json() if self.users_filter else None,
         }
+
+
+def _rate_bounds(rate: str) -> tuple[int, int]:
+    """(capacity, period) of a "capacity:seconds" string matching _RATE, clamped to the bounds
+    (parse refuses larger values; this is for a value stored before the bounds existed)."""
+    capacity, period = (text[:8] for text in rate.split(":"))  # 8 digits already exceed both
+    return min(int(capacity), MAX_CHECK_CAPACITY), min(int(period), MAX_CHECK_PERIOD)
+
+
+def _within_rate_bounds(rate: str) -> bool:
+    capacity, period = rate.split(":")
+    return len(capacity) <= 4 and int(capacity) <= MAX_CHECK_CAPACITY and (
+        len(period) <= 5 and int(period) <= MAX_CHECK_PERIOD
+    )
 
 
 def _int(value: Any) -> TypeGuard[int]:
@@ -223,6 +240,11 @@ def parse(body: Any) -> PlatformSettings:
         rate = None
     if rate is not None and (not isinstance(rate, str) or not _RATE.fullmatch(rate)):
         problems.add("verificationCodeCheckRateLimit", "is invalid")
+    elif rate is not None and not _within_rate_bounds(rate):
+        problems.add(
+            "verificationCodeCheckRateLimit",
+            f"must allow at most {MAX_CHECK_CAPACITY} checks in at most {MAX_CHECK_PERIOD} seconds",
+        )
     failures = body.get("maxVerificationFailuresBeforeUserLockout")
     if failures is None:
         failures = DEFAULT_FAILURES
@@ -273,4 +295,10 @@ def check_enforcement(settings: PlatformSettings) -> None:
 
 
 def from_stored(body: dict[str, Any]) -> PlatformSettings:
+    """The stored settings. A check rate limit saved before its bounds existed is read clamped
+    into them, not refused: these settings are read by every login and second step."""
+    rate = body.get("verificationCodeCheckRateLimit")
+    if isinstance(rate, str) and _RATE.fullmatch(rate) and not _within_rate_bounds(rate):
+        capacity, period = _rate_bounds(rate)
+        body = {**body, "verificationCodeCheckRateLimit": f"{capacity}:{period}"}
     return parse(body)

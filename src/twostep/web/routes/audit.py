@@ -14,6 +14,7 @@ from twostep.storage import tables as t
 from twostep.tbjson import entity_id
 from twostep.web.deps import Admin, ContainerDep, Principal, TenantAdmin
 from twostep.web.paging import PageLink, fetch_page, page_link
+from twostep.web.params import OptionalInt64Query
 
 router = APIRouter()
 
@@ -52,8 +53,8 @@ def _json(row: Any) -> dict[str, Any]:
 
 
 def _filters(
-    startTime: int | None = Query(None),  # noqa: N803
-    endTime: int | None = Query(None),  # noqa: N803
+    startTime: OptionalInt64Query = None,  # noqa: N803
+    endTime: OptionalInt64Query = None,  # noqa: N803
     actionTypes: list[str] | None = Query(None),  # noqa: N803
 ) -> list[ColumnElement[bool]]:
     conditions = [a.created_time >= (startTime if startTime is not None else 1),
