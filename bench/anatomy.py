@@ -120,15 +120,17 @@ def _service_layer(c, tenant_id: uuid.UUID, first: int, n: int) -> dict[str, flo
     """The same work without HTTP, FastAPI or TestClient: what the routes call, timed one at a
     time (median wall ms; single-threaded, so about CPU + database round trips)."""
     from twostep.domain.twofa.providers import ProviderType
-    from twostep.services import auth, twofa_login
+    from twostep.services import values
+    from twostep.services.signin import password_login
+    from twostep.services.twofa import second_step
     from twostep.web import deps
 
     seed.seed(c, tenant_id, first, first + n, analyze=False)
-    client = auth.Client(address="127.0.0.1", user_agent="bench")
+    client = values.Client(address="127.0.0.1", user_agent="bench")
     logins, checks, tokens = [], [], []
     for i in range(first, first + n):
         t0 = time.perf_counter()
-        res = auth.login(c, username=seed.email(i), password=seed.PASSWORD, client=client)
+        res = password_login.login(c, username=seed.email(i), password=seed.PASSWORD, client=client)
         logins.append(time.perf_counter() - t0)
         tokens.append((i, res["token"]))
     step = int(time.time() // 30)
@@ -136,7 +138,7 @@ def _service_layer(c, tenant_id: uuid.UUID, first: int, n: int) -> dict[str, flo
         code = seed.code(i, step)
         t0 = time.perf_counter()
         claims = c.tokens.decode(token)
-        twofa_login.check(
+        second_step.check(
             c, deps.Principal(claims=claims, token=token), ProviderType.TOTP, code, client
         )
         checks.append(time.perf_counter() - t0)

@@ -12,7 +12,6 @@ from load import before_next_load
 from servers import Server
 from settings import TOOLS_BIN, WORK, log
 
-
 # Where a sample's time goes, decided from the innermost frame outwards (first match wins), so the
 # shares add up to 100 %. Samples are of non-idle threads (py-spy's default), wall-clock.
 COMPONENTS = [
@@ -43,7 +42,7 @@ INCLUSIVE = [
     ("BEGIN (IMMEDIATE) incl. lock wait", ("_on_begin",)),
     ("Redis limiter", ("redis_limiter.py",)),
     ("SQL limiter", ("sql_limiter.py",)),
-    ("audit record", ("services/audit.py",)),
+    ("audit record", ("services/records/audit.py",)),
     ("JWT encode/decode", ("jwt/",)),
     ("issue_pair (session row + 2 JWTs)", ("issue_pair",)),
     ("platform settings parse", ("twofa_settings.py",)),

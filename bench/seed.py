@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 from twostep.bootstrap import Container
 from twostep.domain.authority import Authority
 from twostep.domain.ids import NULL_UUID, now_ms
-from twostep.services import twofa_settings, users_repo
-from twostep.services.setup import initialize
+from twostep.services.operations.setup import initialize
+from twostep.services.records import user_rows
+from twostep.services.twofa import platform_settings
 from twostep.storage import tables as t
 
 PASSWORD = "bench-Pa55word!"
@@ -59,7 +60,7 @@ def code(i: int, step: int) -> str:
 def prepare(c: Container) -> uuid.UUID:
     """Schema, sysadmin, platform 2FA settings, one tenant; returns the tenant id."""
     initialize(c, announce=lambda email, password: None)
-    twofa_settings.save(c, PLATFORM)
+    platform_settings.save(c, PLATFORM)
     with c.db.transaction() as conn:
         tenant_id = conn.execute(
             select(t.tenant.c.id).where(t.tenant.c.title == TENANT_TITLE)
@@ -234,7 +235,7 @@ def users_by_number(c: Container, numbers: Sequence[int]) -> list[tuple[int, obj
         for lo in range(0, len(keys), 5000):
             chunk = keys[lo : lo + 5000]
             for row in conn.execute(
-                select(*users_repo.COLUMNS).select_from(users_repo.CREDENTIALS_JOIN).where(t.user.c.email.in_(chunk))
+                select(*user_rows.COLUMNS).select_from(user_rows.CREDENTIALS_JOIN).where(t.user.c.email.in_(chunk))
             ):
                 found.append((wanted[row.email], row))
     found.sort(key=lambda p: p[0])
@@ -266,7 +267,7 @@ def mint(
             )
         )
         token = c.tokens.issue_restricted(
-            users_repo.identity(user),
+            user_rows.identity(user),
             Authority.PRE_VERIFICATION_TOKEN,
             jti=attempt_id,
             issued_ms=now,

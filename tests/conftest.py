@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 from tests.support import PG_ADMIN_URL, SYSADMIN_EMAIL, SYSADMIN_PASSWORD, LiveServer, make_config
 from twostep.bootstrap import Container, build
-from twostep.services.setup import initialize
+from twostep.services.operations.setup import initialize
 from twostep.storage.tables import metadata
 from twostep.web.app import create_app
 

@@ -79,8 +79,8 @@ def clear_outbox(config: Config) -> None:
 def deliver_queued_mail(container: Any, timeout: float = 10) -> None:
     """Sends the queued mail (password-reset requests) now, as the worker would, and waits for
     any the app's own worker is sending at the moment (rows waiting for a later retry stay)."""
-    from twostep.services import mail_queue
-    from twostep.services.mail_worker import drain_once
+    from twostep.services.operations.mail_worker import drain_once
+    from twostep.services.records import mail_queue
 
     deadline = time.time() + timeout
     while True:

@@ -8,7 +8,7 @@ from twostep.config import Config
 from twostep.crypto import CodeHasher, PasswordHasher, SecretBox
 from twostep.keys import load_keys
 from twostep.services.ports import CodeHashing, Delivery, Limiter, PasswordHashing, Sealing
-from twostep.services.tokens import TokenService
+from twostep.services.sessions.tokens import TokenService
 from twostep.storage.db import Database, make_engine
 
 

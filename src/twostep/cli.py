@@ -83,7 +83,7 @@ def _initialize_once() -> None:
     serialises instances that start at the same time on one database."""
     from sqlalchemy import text
 
-    from twostep.services.setup import initialize
+    from twostep.services.operations.setup import initialize
 
     container = _container()
     try:
@@ -104,7 +104,7 @@ def _initialize_once() -> None:
 @app.command()
 def migrate() -> None:
     """Apply database migrations (also done on every start)."""
-    from twostep.services.setup import initialize
+    from twostep.services.operations.setup import initialize
 
     container = _container()
     initialize(container)

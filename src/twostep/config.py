@@ -94,7 +94,7 @@ class Config(BaseSettings):
     # stored mail settings (ms, capped at 60 s).
     sms_timeout_s: float = Field(default=10.0, gt=0, le=60)
 
-    # Send caps against SMS pumping and mail flooding (services/send_caps.py). Each is a fixed
+    # Send caps against SMS pumping and mail flooding (services/notifications/send_caps.py). Each is a fixed
     # window "count:seconds"; "" or "0:0" turns that cap off. Checked before every 2FA code send.
     #   per_user: sends to one user; per_destination: to one phone number / email address;
     #   per_client: from one client address; per_block (SMS): to numbers that differ only in the

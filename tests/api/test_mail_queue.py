@@ -1,4 +1,4 @@
-"""The mail queue (services/mail_queue.py, services/mail_worker.py) behind password-reset
+"""The mail queue (services/records/mail_queue.py, services/operations/mail_worker.py) behind password-reset
 requests: durable across a restart, each mail sent once however many workers drain at once,
 bounded retries, the per-address limit decided by the worker, nothing readable at rest."""
 
@@ -20,8 +20,9 @@ from tests.support import deliver_queued_mail, free_port, outbox
 from twostep.bootstrap import build
 from twostep.channels.delivery import Delivery
 from twostep.domain.ids import now_ms
-from twostep.services import auth, mail_queue
-from twostep.services.mail_worker import drain_once
+from twostep.services.operations.mail_worker import drain_once
+from twostep.services.records import mail_queue
+from twostep.services.signin import passwords
 from twostep.storage import tables as t
 
 EMAIL = "reset.me@example.com"
@@ -29,7 +30,7 @@ BASE = "https://2fa.example.com"
 
 
 def _request(container: Any, email: str = EMAIL) -> None:
-    auth.request_password_reset(container, email=email, base_url=BASE)
+    passwords.request_password_reset(container, email=email, base_url=BASE)
 
 
 def _rows(container: Any) -> list[Any]:
@@ -137,10 +138,10 @@ def test_the_worker_decides_the_per_address_limit(container, client) -> None:  #
         assert (r.status_code, r.content) == (200, b"")
     deliver_queued_mail(container)
     bodies = _mails_to(container, EMAIL)
-    assert len(bodies) == auth.RESET_REQUESTS_PER_HOUR
+    assert len(bodies) == passwords.RESET_REQUESTS_PER_HOUR
     tokens = [re.search(r"resetToken=([\w-]+)", b).group(1) for b in bodies]  # type: ignore[union-attr]
     assert len(set(tokens)) == 5
-    assert [auth.check_reset_token(container, token) for token in tokens] == ["unknown"] * 4 + [
+    assert [passwords.check_reset_token(container, token) for token in tokens] == ["unknown"] * 4 + [
         "ok"
     ]
 

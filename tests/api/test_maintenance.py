@@ -8,7 +8,7 @@ from tests.factories import create_user
 from tests.support import outbox
 from tests.twofa_helpers import enroll_totp, full_headers, pre_token, save_platform
 from twostep.domain.ids import now_ms
-from twostep.services.maintenance import run_once
+from twostep.services.operations.maintenance import run_once
 from twostep.storage import tables as t
 
 EMAIL = "sleepy@example.com"

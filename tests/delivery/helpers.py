@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from twostep.services import admin_settings, settings_store
+from twostep.services.administration import admin_settings
+from twostep.services.records import stored_settings
 
 MAIL_FROM = "ThingsBoard <sysadmin@localhost.localdomain>"
 
@@ -30,7 +31,7 @@ def mail_settings(port: int, **overrides: Any) -> dict[str, Any]:
 def save_settings(container: Any, key: str, value: dict[str, Any]) -> dict[str, Any]:
     """Save through the service (merge, validation, encryption), re-using the stored row's id."""
     with container.db.read() as conn:
-        row = settings_store.get_row(conn, key)
+        row = stored_settings.get_row(conn, key)
     body: dict[str, Any] = {"key": key, "jsonValue": value}
     if row is not None:
         body["id"] = {"entityType": "ADMIN_SETTINGS", "id": str(row.id)}
@@ -39,7 +40,7 @@ def save_settings(container: Any, key: str, value: dict[str, Any]) -> dict[str, 
 
 def raw_settings(container: Any, key: str) -> Any:
     with container.db.read() as conn:
-        row = settings_store.get_row(conn, key)
+        row = stored_settings.get_row(conn, key)
     return None if row is None else row.json_value
 
 

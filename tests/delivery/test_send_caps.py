@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from twostep.domain.errors import BadRequest, TooManyRequests
-from twostep.services.send_caps import check_send_allowed, parse_cap
+from twostep.services.notifications.send_caps import check_send_allowed, parse_cap
 from twostep.storage import tables as t
 
 UNLIMITED = "100000:3600"

@@ -153,10 +153,10 @@ def test_sns_refuses_non_e164_before_sending(real_delivery: Any, sns: Any) -> No
 
 
 def test_sns_incomplete_config_is_not_configured(real_delivery: Any) -> None:
-    from twostep.services import settings_store
+    from twostep.services.records import stored_settings
 
     with real_delivery.db.transaction() as conn:  # as an older install might have stored it
-        settings_store.put(conn, "sms", {"type": "AWS_SNS", "accessKeyId": "AKID", "region": ""})
+        stored_settings.put(conn, "sms", {"type": "AWS_SNS", "accessKeyId": "AKID", "region": ""})
     assert not real_delivery.delivery.sms_configured()
     message = send_fails(real_delivery)
     assert "aws accessKeyId, aws secretAccessKey and aws region should be specified!" in message

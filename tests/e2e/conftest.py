@@ -15,7 +15,7 @@ import pytest
 
 from tests.support import make_config
 from twostep.bootstrap import Container, build
-from twostep.services.setup import initialize
+from twostep.services.operations.setup import initialize
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

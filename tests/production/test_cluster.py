@@ -25,7 +25,7 @@ from tests.production.helpers import (
     token_headers,
     total,
 )
-from twostep.services import twofa_login
+from twostep.services.twofa import second_step
 
 PASSWORD = "user-Pa55word"
 PARALLEL = 60
@@ -126,7 +126,7 @@ def test_failure_count_and_lockout_hold_across_instances(cluster: Any) -> None:
     pv = pre_token(c, email, PASSWORD)
     r = check(a, pv, "000004")
     assert r.status_code == 401, r.text
-    assert r.json()["message"] == twofa_login.LOCKED
+    assert r.json()["message"] == second_step.LOCKED
     # Locked everywhere.
     for url in (a, b, c):
         assert login(url, email, PASSWORD).status_code == 401

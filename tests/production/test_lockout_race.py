@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from tests.factories import create_user
+from tests.factories import create_user, platform
 from tests.production.helpers import fire, http, sysadmin
 from twostep.storage import tables as t
 
@@ -113,3 +113,37 @@ def test_refreshes_through_one_instance_never_outlive_a_lockout_through_the_othe
         answers = fire(calls)
         assert not _enabled(pair, user_id)
         assert _working_tokens(a, answers[1:]) == [], [r.text for r in answers]
+
+
+def test_parallel_enrollment_calls_through_both_instances_never_fail(pair: Any) -> None:
+    """50 generate and 50 submit calls of one user at once, half through each instance: no 5xx
+    (they queue on the user's credentials row); every generate answers 200, a submit 200 or 429
+    (the send caps), and one pending state per method is left."""
+    a, b = pair.urls
+    email = "enrolling@example.com"
+    create_user(pair.container, email, PASSWORD)
+    with http(a) as c:
+        admin = sysadmin(a)
+        assert c.post("/api/2fa/settings", headers=admin, json=platform()).status_code == 200
+        token = c.post("/api/auth/login", json={"username": email, "password": PASSWORD}).json()["token"]
+    headers = {"X-Authorization": f"Bearer {token}"}
+
+    def call(url: str, path: str, body: dict[str, Any] | None) -> Any:
+        def run() -> httpx.Response:
+            with http(url) as c:
+                return c.post(path, headers=headers, json=body)
+
+        return run
+
+    generate = "/api/2fa/account/config/generate?providerType=TOTP"
+    submit = "/api/2fa/account/config/submit"
+    email_body = {"providerType": "EMAIL", "useByDefault": False, "email": "me@example.com"}
+    calls = [call((a, b)[i % 2], generate, None) for i in range(50)]
+    calls += [call((a, b)[i % 2], submit, email_body) for i in range(50)]
+    answers = fire(calls)
+    assert {r.status_code for r in answers[:50]} == {200}, [r.text for r in answers[:50]][:3]
+    submitted = {r.status_code for r in answers[50:]}
+    assert 200 in submitted and submitted <= {200, 429}, [r.text for r in answers[50:]][:3]
+    with pair.container.db.read() as conn:
+        kinds = sorted(r.provider_type for r in conn.execute(select(t.twofa_pending)).all())
+    assert kinds == ["EMAIL", "TOTP"]

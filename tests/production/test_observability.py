@@ -23,7 +23,7 @@ from twostep.logging_setup import (
     request_id_var,
     scrub,
 )
-from twostep.services.setup import initialize
+from twostep.services.operations.setup import initialize
 from twostep.web.app import create_app
 from twostep.web.observability import new_request_id
 

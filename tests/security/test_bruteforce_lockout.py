@@ -128,17 +128,22 @@ def test_a_new_code_or_resend_does_not_reset_the_count(container, client, victim
     assert (r.status_code, r.json()["message"]) == (401, LOCKED)
 
 
-def test_switching_factors_shares_one_ceiling(container, client, victim) -> None:  # type: ignore[no-untyped-def]
+def _wrong_code_on_every_factor(client, container, victim: Account) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Enrolls backup codes, SMS and email beside the victim's TOTP; a wrong code for each."""
     enroll_backup(client, victim.headers)
     enroll_delivered(client, container, victim.headers, "SMS", PHONE)
     enroll_delivered(client, container, victim.headers, "EMAIL", MAILBOX)
-    pv = pv_of(client, victim)
-    sequence = [
+    return [
         ("TOTP", wrong_totp(victim.secret)),
         ("BACKUP_CODE", "f" * 8),
         ("SMS", "000000"),
         ("EMAIL", "000000"),
     ]
+
+
+def test_switching_factors_shares_one_ceiling(container, client, victim) -> None:  # type: ignore[no-untyped-def]
+    sequence = _wrong_code_on_every_factor(client, container, victim)
+    pv = pv_of(client, victim)
     assert [check(client, pv, p, c).status_code for p, c in sequence] == [400] * 4
     r = check(client, pv_of(client, victim), "TOTP", wrong_totp(victim.secret))
     assert (r.status_code, r.json()["message"]) == (401, LOCKED)
@@ -155,17 +160,9 @@ def test_the_check_rate_limit_is_per_user_across_factors(
         verificationCodeCheckRateLimit="3:60",
         maxVerificationFailuresBeforeUserLockout=20,
     )
-    enroll_backup(client, victim.headers)
-    enroll_delivered(client, container, victim.headers, "SMS", PHONE)
-    enroll_delivered(client, container, victim.headers, "EMAIL", MAILBOX)
+    sequence = _wrong_code_on_every_factor(client, container, victim)
+    sequence.append(("TOTP", wrong_totp(victim.secret)))
     pv = pv_of(client, victim)
-    sequence = [
-        ("TOTP", wrong_totp(victim.secret)),
-        ("BACKUP_CODE", "f" * 8),
-        ("SMS", "000000"),
-        ("EMAIL", "000000"),
-        ("TOTP", wrong_totp(victim.secret)),
-    ]
     assert [check(client, pv, p, c).status_code for p, c in sequence] == [400] * 3 + [429] * 2
 
 

@@ -23,7 +23,7 @@ from tests.factories import bearer, create_tenant, create_user, oathtool
 from tests.security.helpers import pv_of
 from tests.support import SYSADMIN_EMAIL, SYSADMIN_PASSWORD
 from tests.twofa_helpers import enroll_totp, full_headers
-from twostep.services import twofa_store
+from twostep.services.twofa import config_store
 from twostep.storage import tables as t
 
 EMAIL = "owner@example.com"
@@ -225,7 +225,7 @@ def test_deleting_a_user_while_their_second_step_is_checked_is_no_deadlock(
     pv = pv_of(client, _Account)  # type: ignore[arg-type]
     admin = full_headers(client, SYSADMIN_EMAIL, SYSADMIN_PASSWORD)
     deleted: list[Any] = []
-    original = twofa_store.consume
+    original = config_store.consume
 
     def admin_deletes() -> None:
         with httpx.Client(base_url=live_server.url, timeout=60) as other:
@@ -240,7 +240,7 @@ def test_deleting_a_user_while_their_second_step_is_checked_is_no_deadlock(
         finally:
             threading.Thread(target=runner.join, daemon=True).start()
 
-    monkeypatch.setattr(twofa_store, "consume", consume_after_the_delete_started)
+    monkeypatch.setattr(config_store, "consume", consume_after_the_delete_started)
     with httpx.Client(base_url=live_server.url, timeout=60) as http:
         r = http.post(
             "/api/auth/2fa/verification/check",

@@ -10,7 +10,6 @@ import httpx
 import pytest
 
 from tests.factories import create_user, oathtool
-from twostep.services import twofa_login
 from tests.twofa_helpers import (
     enroll_backup,
     enroll_delivered,
@@ -20,6 +19,7 @@ from tests.twofa_helpers import (
     pre_token,
     save_platform,
 )
+from twostep.services.twofa import second_step
 
 EMAIL = "racer@example.com"
 PASSWORD = "racer-Pa55word"
@@ -96,16 +96,16 @@ def test_two_checks_that_read_the_attempt_together_complete_it_once(
     codes = enroll_backup(client, racer)[:2]
     pv = pre_token(client, EMAIL, PASSWORD)
     both_read = threading.Barrier(2, timeout=20)
-    read_context = twofa_login._context
+    read_context = second_step._context
 
     def context_then_wait(*args, **kwargs):  # type: ignore[no-untyped-def]
         found = read_context(*args, **kwargs)
         both_read.wait()
         return found
 
-    monkeypatch.setattr(twofa_login, "_context", context_then_wait)
+    monkeypatch.setattr(second_step, "_context", context_then_wait)
     statuses = _fire(live_server.url, [(pv, {"providerType": "BACKUP_CODE", "verificationCode": c}) for c in codes])
-    monkeypatch.setattr(twofa_login, "_context", read_context)
+    monkeypatch.setattr(second_step, "_context", read_context)
     assert sorted(statuses) == [200, 401], statuses
     loser = codes[statuses.index(401)]
     r = client.post(

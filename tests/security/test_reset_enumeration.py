@@ -25,8 +25,9 @@ from tests.factories import create_user
 from tests.peers.smtp import PASSWORD, USERNAME, smtp_server
 from tests.peers.tls import make_self_signed
 from tests.support import LiveServer, deliver_queued_mail, outbox
-from twostep.services import auth, mail_queue
-from twostep.services.mail_worker import drain_once
+from twostep.services.operations.mail_worker import drain_once
+from twostep.services.records import mail_queue
+from twostep.services.signin import passwords
 from twostep.storage import tables as t
 
 RESET = "/api/noauth/resetPasswordByEmail"
@@ -86,7 +87,7 @@ def test_the_worker_does_the_same_work_for_every_address(container) -> None:  # 
         "nobody@example.com",
         "off@example.com",
     ):
-        auth.request_password_reset(container, email=email, base_url="https://2fa.example.com")
+        passwords.request_password_reset(container, email=email, base_url="https://2fa.example.com")
         with _statements(container) as statements:
             assert drain_once(container) == 1
         seen[email] = statements

@@ -12,7 +12,8 @@ from tests.factories import oathtool
 from tests.factories import platform as platform_body
 from tests.security.helpers import check, dump_database, pv_of, wrong_totp
 from tests.twofa_helpers import save_platform
-from twostep.services import settings_store, twofa_settings
+from twostep.services.records import stored_settings
+from twostep.services.twofa import platform_settings
 from twostep.state.redis_limiter import RedisLimiter
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -45,10 +46,10 @@ def test_the_largest_check_rate_limit_is_taken(client, sysadmin_headers) -> None
 def _store_unbounded_rate_limit(container) -> None:  # type: ignore[no-untyped-def]
     """A value saved before the bound existed: written straight into the database."""
     with container.db.transaction() as conn:
-        stored = settings_store.get(conn, twofa_settings.KEY)
+        stored = stored_settings.get(conn, platform_settings.KEY)
         assert stored is not None
         stored["verificationCodeCheckRateLimit"] = "2:99999999999999999999"
-        settings_store.put(conn, twofa_settings.KEY, stored)
+        stored_settings.put(conn, platform_settings.KEY, stored)
 
 
 def _checks_still_answer(client, victim) -> None:  # type: ignore[no-untyped-def]

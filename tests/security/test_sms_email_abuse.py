@@ -4,7 +4,7 @@
 The defences (A17): the login send is possible only with a pre-verification token and only to the
 enrolled destination, at most once per minVerificationCodeSendPeriod per user and provider (a new
 login does not reset it); every code send (login and setup) passes the send caps of
-services/send_caps.py - per user, per destination, per client, per number block, per country, a
+services/notifications/send_caps.py - per user, per destination, per client, per number block, per country, a
 global budget - and an optional country allow-list; a new code replaces the old one.
 
 The defences (A18): phone numbers must be E.164 and email addresses one plain addr-spec; headers

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from tests.security.helpers import pv_of, send
 from tests.support import outbox
 from tests.twofa_helpers import enroll_delivered
-from twostep.services import admin_settings, settings_store
+from twostep.services.administration import admin_settings
+from twostep.services.records import stored_settings
 from twostep.storage import tables as t
 
 REFUSED = {
@@ -67,7 +68,7 @@ def _pending(container: Any) -> list[Any]:
 
 def _save_sms_settings(container: Any, **fields: Any) -> None:
     with container.db.read() as conn:
-        row = settings_store.get_row(conn, "sms")
+        row = stored_settings.get_row(conn, "sms")
     body: dict[str, Any] = {"key": "sms", "jsonValue": {**TWILIO, **fields}}
     if row is not None:
         body["id"] = {"entityType": "ADMIN_SETTINGS", "id": str(row.id)}

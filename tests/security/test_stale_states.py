@@ -157,7 +157,7 @@ def test_pending_second_steps_end_when_a_method_is_added_removed_or_reset(
     assert _providers(client, pending) == 401  # a method was removed
 
     pending = bearer(login(client, EMAIL, PASSWORD)["token"])
-    user_id = credentials_row_by_email(container, EMAIL)
+    user_id = _user_id_of(container, EMAIL)
     r = client.delete(f"/api/2fa/{user_id}/config?providerType=TOTP", headers=sysadmin_headers)
     assert r.status_code == 200, r.text
     assert _providers(client, pending) == 401  # an administrator reset it
@@ -167,7 +167,7 @@ def _providers(client, headers: dict[str, str]) -> int:  # type: ignore[no-untyp
     return client.get("/api/auth/2fa/providers", headers=headers).status_code  # type: ignore[no-any-return]
 
 
-def credentials_row_by_email(container, email: str):  # type: ignore[no-untyped-def]
+def _user_id_of(container, email: str):  # type: ignore[no-untyped-def]
     with container.db.read() as conn:
         return conn.execute(t.user.select().where(t.user.c.email == email)).first().id
 

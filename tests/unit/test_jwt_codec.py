@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jwt.api_jws import PyJWS
 
-from twostep.services.jwt_codec import JwtCodec, _Jws
+from twostep.services.sessions.jwt_codec import JwtCodec, _Jws
 
 KEY = os.urandom(64)
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -107,10 +107,10 @@ class Delivery:
     # -- stored settings ---------------------------------------------------------------------
 
     def _stored(self, key: str) -> dict[str, Any] | None:
-        from twostep.services import settings_store
+        from twostep.services.records import stored_settings
 
         with self._db.read() as conn:
-            value = settings_store.get(conn, key)
+            value = stored_settings.get(conn, key)
         if key == "mail" and mail_presets.is_install_default(value):
             return None  # the installed placeholder names no server anybody chose
         return unseal(self._box, key, value) if value is not None else None

@@ -16,6 +16,7 @@ from typing import Any
 
 from twostep.channels.errors import ChannelConfigError
 from twostep.crypto import SecretBox
+from twostep.services.ports import Sealing
 
 log = logging.getLogger("twostep.settings_secrets")
 
@@ -59,7 +60,7 @@ def _context(key: str, name: str) -> str:
     return f"admin_settings:{key}:{name}"
 
 
-def seal(box: SecretBox, key: str, value: dict[str, Any]) -> dict[str, Any]:
+def seal(box: Sealing, key: str, value: dict[str, Any]) -> dict[str, Any]:
     """The value to store: every secret sealed; null secrets left out."""
     out = dict(value)
     # Every secret name of the key, not only the current type's: a field left over from another
@@ -73,7 +74,7 @@ def seal(box: SecretBox, key: str, value: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def unseal(box: SecretBox, key: str, value: dict[str, Any]) -> dict[str, Any]:
+def unseal(box: Sealing, key: str, value: dict[str, Any]) -> dict[str, Any]:
     """The stored value with secrets in clear (for the transports only, never for a response)."""
     out = dict(value)
     for name in all_secret_names(key):

@@ -1,6 +1,6 @@
 """What every second factor implements, and the values providers and services exchange.
 
-Providers are pure: they decide, and describe what must be consumed; services/twofa_store.py
+Providers are pure: they decide, and describe what must be consumed; services/twofa/config_store.py
 performs the consumption with one conditional write, and services deliver any code.
 """
 

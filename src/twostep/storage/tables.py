@@ -6,7 +6,6 @@ Times are epoch milliseconds (BigInteger), as ThingsBoard exposes them.
 from __future__ import annotations
 
 from sqlalchemy import (
-    false,
     JSON,
     BigInteger,
     Boolean,
@@ -20,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 
 metadata = MetaData(
@@ -257,7 +257,7 @@ rate_limit = Table(
     Column("expires_at", BigInteger, nullable=False),
 )
 
-# Mail that is sent after the request that asked for it, by a worker (services/mail_queue.py):
+# Mail that is sent after the request that asked for it, by a worker (services/records/mail_queue.py):
 # a password-reset request is answered before anything about the address is looked up. The
 # payload (the address, and what the mail needs) is sealed with the encryption key, bound to the
 # row; nothing in it is a secret that works (the reset token is made when the mail is sent).

@@ -21,8 +21,8 @@ from twostep.web.middleware import BodyLimitMiddleware, SecurityHeadersMiddlewar
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Periodic maintenance (expired-login notifications, purges) and the mail queue's worker
     while the app serves."""
-    from twostep.services.mail_worker import drain_once
-    from twostep.services.maintenance import run_once
+    from twostep.services.operations.mail_worker import drain_once
+    from twostep.services.operations.maintenance import run_once
     from twostep.web.background import every
 
     container: Container = app.state.container

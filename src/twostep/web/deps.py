@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+
 from twostep.bootstrap import Container
 from twostep.domain.authority import RESTRICTED, Authority
 from twostep.domain.errors import (
@@ -17,8 +18,8 @@ from twostep.domain.errors import (
     TokenExpired,
 )
 from twostep.domain.ids import now_ms
-from twostep.services import login_attempts
-from twostep.services.tokens import Claims
+from twostep.services.values import Claims
+from twostep.services.twofa import attempts
 
 
 def get_container(request: Request) -> Container:
@@ -99,8 +100,8 @@ def _restricted_token_live(container: Container, claims: Claims) -> bool:
     if claims.jti is None:
         return False
     with container.db.read() as conn:
-        row = conn.execute(login_attempts.LIVENESS, login_attempts.token_params(claims)).first()
-    return login_attempts.is_live(row, claims)
+        row = conn.execute(attempts.LIVENESS, attempts.token_params(claims)).first()
+    return attempts.is_live(row, claims)
 
 
 def _decoded(request: Request) -> Principal:

@@ -127,7 +127,8 @@ def _common(status: int) -> str | None:
 
 
 def _record_outcome(path: str, query: bytes, status: int, body: bytes) -> None:
-    from twostep.services import auth, twofa_login
+    from twostep.services.signin import password_login
+    from twostep.services.twofa import second_step
 
     common = _common(status)
     if path == LOGIN_PATH:
@@ -139,7 +140,7 @@ def _record_outcome(path: str, query: bytes, status: int, body: bytes) -> None:
                 "PRE_VERIFICATION_TOKEN": "second_step",
                 "MFA_CONFIGURATION_TOKEN": "mfa_configuration",
             }.get(scope or "", "success")
-        elif message == auth.LOCKED:
+        elif message == password_login.LOCKED:
             result = "locked"
             LOCKOUTS.labels("password").inc()
         else:
@@ -151,10 +152,10 @@ def _record_outcome(path: str, query: bytes, status: int, body: bytes) -> None:
             result = common
         elif status == 200:
             result = "success"
-        elif message == twofa_login.LOCKED:
+        elif message == second_step.LOCKED:
             result = "locked"
             LOCKOUTS.labels("second_step").inc()
-        elif status == 400 and message == twofa_login.INCORRECT:
+        elif status == 400 and message == second_step.INCORRECT:
             result = "incorrect"
         else:
             result = "rejected"

@@ -42,10 +42,10 @@ def base_url(request: Request) -> str:
     container = request.app.state.container
     if container.config.base_url:
         return str(container.config.base_url).rstrip("/")
-    from twostep.services import settings_store
+    from twostep.services.records import stored_settings
 
     with container.db.read() as conn:
-        general = settings_store.get(conn, "general") or {}
+        general = stored_settings.get(conn, "general") or {}
     configured = general.get("baseUrl")
     if isinstance(configured, str) and configured.startswith(("http://", "https://")):
         return configured.rstrip("/")

@@ -23,9 +23,9 @@ from pydantic import (
 )
 
 from twostep.domain.entity_rules import Contact
-from twostep.services.customers import CustomerDraft
-from twostep.services.tenants import TenantDraft
-from twostep.services.users import UserDraft
+from twostep.services.directory.customers import CustomerDraft
+from twostep.services.directory.tenants import TenantDraft
+from twostep.services.directory.users import UserDraft
 
 
 class _Body(BaseModel):

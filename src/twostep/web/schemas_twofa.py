@@ -7,8 +7,8 @@ from typing import Any
 from twostep.domain.errors import BadRequest
 from twostep.domain.twofa.otp import is_auth_url, provisioning_uri
 from twostep.domain.twofa.providers import ProviderType
-from twostep.services.twofa_account import AccountView, ConfigView, Generated, Submitted
-from twostep.services.twofa_login import ProviderInfo
+from twostep.services.twofa.enrollment import AccountView, ConfigView, Generated, Submitted
+from twostep.services.twofa.second_step import ProviderInfo
 
 REDACTED_SECRET = "REDACTED"
 

@@ -16,7 +16,7 @@ M = [
         "edits": [
             ("providers/backup_code.py", 'return f"backup:{user_id}"', 'return "backup"'),
             (
-                "services/twofa_store.py",
+                "services/twofa/config_store.py",
                 "                t.backup_code.c.config_id == spec.config_id,\n",
                 "",
             ),
@@ -33,7 +33,7 @@ M = [
                 'return f"login:{attempt_id}:{provider.value}:{target}"',
                 'return f"login:{provider.value}:{target}"',
             ),
-            ("services/twofa_store.py", "                la.id == spec.attempt_id,\n", ""),
+            ("services/twofa/config_store.py", "                la.id == spec.attempt_id,\n", ""),
         ],
         "tests": S + "test_flow_bypass.py",
         "backends": "sqlite",
@@ -76,14 +76,14 @@ M = [
         "defence": "no evaluation once the count passed the limit",
         "edits": [
             (
-                "services/twofa_login.py",
+                "services/twofa/second_step.py",
                 "if count is not None and count <= settings.max_failures:",
                 "if count is not None:",
             ),
             # The lock commits with the count that reaches the limit, so later requests already
             # find the credentials disabled: that first layer goes too.
             (
-                "services/twofa_login.py",
+                "services/twofa/second_step.py",
                 '    .where(_uc.user_id == bindparam("b_user"), _uc.enabled.is_(True))\n',
                 '    .where(_uc.user_id == bindparam("b_user"))\n',
             ),
@@ -95,8 +95,8 @@ M = [
         "id": "revoke-lockout",
         "defence": "a 2FA lockout ends every session of the user",
         "edits": [
-            ("services/twofa_login.py", "        c.tokens.revoke_user(conn, user.id)\n", ""),
-            ("services/tokens.py", " and row.expires_at > now_ms() and row.enabled\n", " and row.expires_at > now_ms()\n"),
+            ("services/twofa/second_step.py", "        c.tokens.revoke_user(conn, user.id)\n", ""),
+            ("services/sessions/tokens.py", " and row.expires_at > now_ms() and row.enabled\n", " and row.expires_at > now_ms()\n"),
         ],
         "tests": S + "test_sessions.py",
         "backends": "sqlite",
@@ -105,8 +105,8 @@ M = [
         "id": "config-token-own-attempt",
         "defence": "a configuration token sets up only its own attempt's first methods",
         "edits": [
-            ("services/twofa_guard.py", "    tokens.end_login_attempts(conn, claims.user_id, keep=keep)\n", ""),
-            ("services/twofa_guard.py", "        if has_methods and not attempt.enrolled:\n", "        if False:\n"),
+            ("services/twofa/change_guard.py", "    tokens.end_login_attempts(conn, claims.user_id, keep=keep)\n", ""),
+            ("services/twofa/change_guard.py", "        if has_methods and not attempt.enrolled:\n", "        if False:\n"),
         ],
         "tests": S + "test_stale_states.py",
         "backends": "sqlite",
@@ -115,8 +115,8 @@ M = [
         "id": "config-login-own-attempt",
         "defence": "POST /api/auth/2fa/login succeeds only for the attempt that set 2FA up",
         "edits": [
-            ("services/twofa_guard.py", "    tokens.end_login_attempts(conn, claims.user_id, keep=keep)\n", ""),
-            ("services/twofa_login.py", "        t.login_attempt.c.enrolled.is_(True),\n", ""),
+            ("services/twofa/change_guard.py", "    tokens.end_login_attempts(conn, claims.user_id, keep=keep)\n", ""),
+            ("services/twofa/second_step.py", "        t.login_attempt.c.enrolled.is_(True),\n", ""),
         ],
         "tests": S + "test_stale_states.py",
         "backends": "sqlite",
@@ -125,8 +125,8 @@ M = [
         "id": "lockout-beats-refresh",
         "defence": "a refresh racing a lockout never leaves a working pair",
         "edits": [
-            ("services/tokens.py", "            if not lock_credentials(conn, user.id):\n", "            if False:\n"),
-            ("services/tokens.py", " and row.expires_at > now_ms() and row.enabled\n", " and row.expires_at > now_ms()\n"),
+            ("services/sessions/tokens.py", "            if not lock_credentials(conn, user.id):\n", "            if False:\n"),
+            ("services/sessions/tokens.py", " and row.expires_at > now_ms() and row.enabled\n", " and row.expires_at > now_ms()\n"),
         ],
         "tests": S + "test_lockout_oracle.py::test_refreshes_racing_a_lockout_never_leave_a_working_pair",
         "backends": "postgresql",
@@ -135,7 +135,7 @@ M = [
         "id": "credentials-first",
         "defence": "every revocation takes the user's credentials row first (no deadlock with a check)",
         "edits": [
-            ("services/tokens.py", "        lock_credentials(conn, user_id)  # first, as every transaction that changes the user does\n", ""),
+            ("services/sessions/tokens.py", "        lock_credentials(conn, user_id)  # first, as every transaction that changes the user does\n", ""),
         ],
         "tests": S + "test_decisions_in_flight.py::test_deleting_a_user_while_their_second_step_is_checked_is_no_deadlock",
         "backends": "postgresql",
@@ -144,9 +144,9 @@ M = [
         "id": "grace-no-revival-after-logout",
         "defence": "a logout ends the refresh grace (successor live, and the seal dropped)",
         "edits": [
-            ("services/tokens.py", "                successor.c.revoked.is_(False),\n", ""),
+            ("services/sessions/tokens.py", "                successor.c.revoked.is_(False),\n", ""),
             (
-                "services/tokens.py",
+                "services/sessions/tokens.py",
                 '_NO_SUCCESSOR = {"successor_id": None, "successor_enc": None}\n',
                 '_NO_SUCCESSOR = {"client_ip": None}\n',  # the successor kept whole
             ),

@@ -40,7 +40,7 @@ S = "tests/security/"
 mut(
     "totp-replay",
     "TOTP step used once (last_used_step < step)",
-    "services/twofa_store.py",
+    "services/twofa/config_store.py",
     '_tc.last_used_step.is_(None) | (_tc.last_used_step < bindparam("b_step")),',
     '_tc.id == bindparam("b_config"),',
     S + "test_totp_replay.py",
@@ -48,7 +48,7 @@ mut(
 mut(
     "charge-first",
     "2FA failure counted (increment before the check)",
-    "services/twofa_login.py",
+    "services/twofa/second_step.py",
     ".values(twofa_failed_attempts=_uc.twofa_failed_attempts + 1)",
     ".values(twofa_failed_attempts=_uc.twofa_failed_attempts + 0)",
     S + "test_bruteforce_lockout.py",
@@ -56,7 +56,7 @@ mut(
 mut(
     "password-resets-2fa-count",
     "a correct password never resets the 2FA count",
-    "services/auth.py",
+    "services/signin/password_login.py",
     "    values: dict[str, Any] = {}\n",
     '    values: dict[str, Any] = {"twofa_failed_attempts": 0}\n',
     S + "test_bruteforce_lockout.py",
@@ -64,7 +64,7 @@ mut(
 mut(
     "success-resets-only",
     "success resets the count",
-    "services/twofa_login.py",
+    "services/twofa/second_step.py",
     '.values(twofa_failed_attempts=0, last_login_ts=bindparam("b_now"))',
     '.values(last_login_ts=bindparam("b_now"))',
     S + "test_bruteforce_lockout.py",
@@ -72,15 +72,15 @@ mut(
 mut(
     "lockout-notice",
     "lockout tells the owner and the lockout address",
-    "services/twofa_login.py",
-    "        twofa_notify.lockout(\n",
+    "services/twofa/second_step.py",
+    "        notices.lockout(\n",
     "        (lambda *a, **k: None)(\n",
     S + "test_bruteforce_lockout.py",
 )
 mut(
     "admin-unlock-reset",
     "admin unlock clears the 2FA count",
-    "services/user_accounts.py",
+    "services/directory/user_accounts.py",
     ".values(enabled=True, failed_login_attempts=0, twofa_failed_attempts=0)",
     ".values(enabled=True, failed_login_attempts=0)",
     S + "test_bruteforce_lockout.py",
@@ -88,7 +88,7 @@ mut(
 mut(
     "attempt-state",
     "restricted token only while its attempt is ACTIVE",
-    "services/login_attempts.py",
+    "services/twofa/attempts.py",
     'and row.attempt_state == "ACTIVE"',
     "and True",
     S + "test_preverification_token.py",
@@ -96,7 +96,7 @@ mut(
 mut(
     "attempt-expiry",
     "restricted token only until its attempt expires",
-    "services/login_attempts.py",
+    "services/twofa/attempts.py",
     "and row.attempt_expires_at > now_ms()",
     "and True",
     S + "test_preverification_token.py " + S + "test_bruteforce_lockout.py",
@@ -104,7 +104,7 @@ mut(
 mut(
     "attempt-finished-once",
     "a code completes only a still-open attempt (concurrent checks of one token)",
-    "services/twofa_login.py",
+    "services/twofa/second_step.py",
     '        _la.state == "ACTIVE",\n        _la.expires_at > bindparam("b_now"),\n',
     "",
     S + "test_races.py",
@@ -112,7 +112,7 @@ mut(
 mut(
     "success-clears-buckets",
     "a successful check empties the user's check bucket (database limiter)",
-    "services/twofa_login.py",
+    "services/twofa/second_step.py",
     "                        _clear_buckets(c, user_id, settings, conn=conn)",
     "                        pass",
     "tests/api/test_twofa_login.py",
@@ -120,7 +120,7 @@ mut(
 mut(
     "attempt-user",
     "restricted token's attempt belongs to its user",
-    "services/login_attempts.py",
+    "services/twofa/attempts.py",
     ', _la.user_id == bindparam("b_user")',
     "",
     S + "test_preverification_token.py",
@@ -128,7 +128,7 @@ mut(
 mut(
     "attempt-scope",
     "restricted token's attempt has its scope",
-    "services/login_attempts.py",
+    "services/twofa/attempts.py",
     "and row.attempt_scope == claims.authority.value",
     "and True",
     S + "test_preverification_token.py",
@@ -160,7 +160,7 @@ mut(
 mut(
     "jwt-alg",
     "JWT algorithm allow-list (HS512 only)",
-    "services/jwt_codec.py",
+    "services/sessions/jwt_codec.py",
     "self._allowed = [algorithm]",
     'self._allowed = [algorithm, "HS256"]',
     S + "test_preverification_token.py",
@@ -168,7 +168,7 @@ mut(
 mut(
     "jwt-iss",
     "JWT issuer check",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "issuer=self.issuer,",
     "",
     S + "test_preverification_token.py",
@@ -176,7 +176,7 @@ mut(
 mut(
     "jwt-exp-required",
     "JWT exp required",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     'options={"require": ["exp", "iat", "sub", "iss"]},',
     'options={"require": ["iat", "sub", "iss"]},',
     S + "test_preverification_token.py",
@@ -208,7 +208,7 @@ mut(
 mut(
     "backup-single-use",
     "backup code used once (used_at IS NULL)",
-    "services/twofa_store.py",
+    "services/twofa/config_store.py",
     "                t.backup_code.c.used_at.is_(None),\n            )\n            .values(used_at=now)",
     "            )\n            .values(used_at=now)",
     S + "test_backup_codes.py",
@@ -240,7 +240,7 @@ mut(
 mut(
     "setup-attempts",
     "setup code attempts limited",
-    "services/twofa_account.py",
+    "services/twofa/enrollment.py",
     "SETUP_ATTEMPTS = 10",
     "SETUP_ATTEMPTS = 10**6",
     S + "test_mfa_management.py",
@@ -256,7 +256,7 @@ mut(
 mut(
     "idor-tenant",
     "tenant admin manages only its tenant (admin reset routes)",
-    "services/twofa_account.py",
+    "services/twofa/enrollment.py",
     "and target.tenant_id == principal.tenant_id",
     "",
     S + "test_mfa_management.py",
@@ -304,7 +304,7 @@ mut(
 mut(
     "revoke-password-change",
     "password change revokes sessions and pending steps",
-    "services/auth.py",
+    "services/signin/passwords.py",
     "        credentials.store_password(conn, user_id, new_hash, row.password_history, now_ms())\n        c.tokens.revoke_user(conn, user_id)\n",
     "        credentials.store_password(conn, user_id, new_hash, row.password_history, now_ms())\n",
     S + "test_sessions.py",
@@ -312,7 +312,7 @@ mut(
 mut(
     "revoke-reset",
     "password reset revokes everything",
-    "services/auth.py",
+    "services/signin/passwords.py",
     "        c.tokens.revoke_user(conn, cred.user_id)\n",
     "",
     S + "test_sessions.py",
@@ -320,7 +320,7 @@ mut(
 mut(
     "revoke-disable",
     "admin disable revokes everything",
-    "services/user_accounts.py",
+    "services/directory/user_accounts.py",
     "            conn.execute(update(creds).where(where).values(enabled=False))\n            TokenService.revoke_user(conn, user_id)\n",
     "            conn.execute(update(creds).where(where).values(enabled=False))\n",
     S + "test_sessions.py",
@@ -328,17 +328,17 @@ mut(
 mut(
     "revoke-logout",
     "logout revokes the login's sessions",
-    "services/auth.py",
-    "            c.tokens.revoke_session(conn, session_id)\n",
+    "services/signin/session_control.py",
+    "            c.tokens.revoke_session(conn, user_id, session_id)\n",
     "            pass\n",
     S + "test_sessions.py",
 )
 mut(
     "refresh-rotation",
     "refresh token works once",
-    "services/tokens.py",
-    ".where(s_.id == session_id, s_.revoked.is_(False), s_.expires_at > now)\n                .values(revoked=True)",
-    ".where(s_.id == session_id, s_.revoked.is_(False), s_.expires_at > now)\n                .values(revoked=False)",
+    "services/sessions/tokens.py",
+    ".where(s_.id == session_id, s_.revoked.is_(False), s_.expires_at > now)\n                .values(revoked=True, rotated_at=now)",
+    ".where(s_.id == session_id, s_.revoked.is_(False), s_.expires_at > now)\n                .values(revoked=False, rotated_at=now)",
     S + "test_sessions.py",
 )
 mut(
@@ -352,7 +352,7 @@ mut(
 mut(
     "unknown-lockout",
     "unknown users lock out like known ones",
-    "services/auth.py",
+    "services/signin/password_login.py",
     "        _unknown_user_failure(c, username, failure_limit(settings))\n",
     "",
     S + "test_enumeration.py",
@@ -360,7 +360,7 @@ mut(
 mut(
     "state-after-password",
     "account state told only after the password",
-    "services/auth.py",
+    "services/signin/password_login.py",
     '    password_ok = c.passwords.verify(row.password_hash if row else None, password)\n    if row is None:',
     '    password_ok = c.passwords.verify(row.password_hash if row else None, password)\n    if row is not None and not row.enabled:\n        raise AuthenticationFailed(NOT_ACTIVE)\n    if row is None:',
     S + "test_enumeration.py",
@@ -376,7 +376,7 @@ mut(
 mut(
     "no-log-codes",
     "codes never logged (mutation adds a debug log)",
-    "services/twofa_notify.py",
+    "services/notifications/notices.py",
     '    channel = "sms" if provider == ProviderType.SMS else "email"\n',
     '    channel = "sms" if provider == ProviderType.SMS else "email"\n    import logging; logging.getLogger("twostep.twofa").debug("code %s for %s", code, target)\n',
     S + "test_leakage.py",
@@ -384,7 +384,7 @@ mut(
 mut(
     "send-period",
     "login send once per period per user+provider",
-    "services/twofa_login.py",
+    "services/twofa/second_step.py",
     "capacity=1, period_s=settings.min_send_period",
     "capacity=100, period_s=settings.min_send_period",
     S + "test_sms_email_abuse.py",
@@ -392,7 +392,7 @@ mut(
 mut(
     "send-caps",
     "send caps (per user/destination/client/block/country/global)",
-    "services/twofa_notify.py",
+    "services/notifications/notices.py",
     "    check_send_allowed(c, **kwargs)\n",
     "    return\n",
     S + "test_sms_email_abuse.py " + S + "test_client_ip_spoofing.py",
@@ -424,7 +424,7 @@ mut(
 mut(
     "enforce-order",
     "a user with 2FA gets the pre-verification token even under enforcement",
-    "services/sign_in.py",
+    "services/signin/admission.py",
     "        if configs:\n            return restricted(c, conn, user, Authority.PRE_VERIFICATION_TOKEN, settings, client)\n        if is_enforced(conn, settings, user):\n",
     "        if is_enforced(conn, settings, user):\n            return restricted(c, conn, user, Authority.MFA_CONFIGURATION_TOKEN, settings, client)\n        if configs:\n",
     S + "test_flow_bypass.py",
@@ -432,9 +432,9 @@ mut(
 mut(
     "change-notice",
     "adding/removing factors notifies the owner",
-    "services/twofa_notify.py",
-    "def changed(c: Container, user: Any, change: str, client: Any) -> None:\n",
-    "def changed(c: Container, user: Any, change: str, client: Any) -> None:\n    return\n",
+    "services/notifications/notices.py",
+    "def changed(c: Container, user: UserRecord, change: str, client: ClientSeen) -> None:\n",
+    "def changed(c: Container, user: UserRecord, change: str, client: ClientSeen) -> None:\n    return\n",
     S + "test_mfa_management.py " + S + "test_flow_bypass.py",
 )
 mut(
@@ -465,7 +465,7 @@ mut(
 mut(
     "reauth-first-of-family",
     "a refresh does not renew the sign-in (the family's first session dates it)",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     '            select(_FAMILY.label("family"), first.c.created_time.label("began"))\n'
     "            .select_from(s.outerjoin(first, first.c.id == _FAMILY))\n",
     '            select(_FAMILY.label("family"), first.c.created_time.label("began"))\n'
@@ -484,7 +484,7 @@ mut(
 mut(
     "reauth-own-email",
     "changing an email address needs a recent sign-in",
-    "services/users.py",
+    "services/directory/users.py",
     "                and not signed_in_recently()\n",
     "                and False\n",
     S + "test_mfa_management.py",
@@ -493,7 +493,7 @@ mut(
 mut(
     "reauth-password-change",
     "a password change does not renew the sign-in",
-    "services/auth.py",
+    "services/signin/passwords.py",
     "            family_id=sign_in.family if sign_in else None,\n",
     "            family_id=None,\n",
     S + "test_mfa_management.py",
@@ -502,7 +502,7 @@ mut(
 mut(
     "logout-others",
     "signing out everywhere else ends the other sign-ins, not the caller's",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "            live.append(_FAMILY != keep_family)\n",
     "            live.append(_FAMILY == keep_family)\n",
     S + "test_sessions.py",
@@ -521,7 +521,7 @@ mut(
 mut(
     "end-sign-in-owner",
     "one can end only one's own sign-ins",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "                t.auth_session.c.user_id == user_id,\n                _FAMILY == family,\n",
     "                _FAMILY == family,\n",
     S + "test_sessions.py",
@@ -530,7 +530,7 @@ mut(
 mut(
     "sign-ins-owner",
     "one sees only one's own sign-ins",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "            .where(s.c.user_id == user_id, s.c.revoked.is_(False), s.c.expires_at > now_ms())\n",
     "            .where(s.c.revoked.is_(False), s.c.expires_at > now_ms())\n",
     S + "test_sessions.py",
@@ -539,7 +539,7 @@ mut(
 mut(
     "end-sign-in-family",
     "ending a sign-in ends every pair refreshed from it",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "                t.auth_session.c.user_id == user_id,\n                _FAMILY == family,\n",
     "                t.auth_session.c.user_id == user_id,\n                t.auth_session.c.id == family,\n",
     S + "test_sessions.py",
@@ -558,7 +558,7 @@ mut(
 mut(
     "password-blocklist",
     "common and context passwords are refused",
-    "services/auth.py",
+    "services/signin/passwords.py",
     "    problems += password_blocklist.problems(password, email)\n",
     "",
     S + "test_password_blocklist.py",
@@ -567,9 +567,9 @@ mut(
 mut(
     "password-blocklist-activation-email",
     "activation refuses a password made of the user's email",
-    "services/auth.py",
-    "    _check_new_password(c, settings, password, None, email)\n",
-    "    _check_new_password(c, settings, password, None, None)\n",
+    "services/signin/passwords.py",
+    "    check_new_password(c, settings, password, None, email)\n",
+    "    check_new_password(c, settings, password, None, None)\n",
     S + "test_password_blocklist.py",
 )
 
@@ -577,7 +577,7 @@ mut(
 mut(
     "sign-in-max-age-refresh",
     "a refresh is refused once the sign-in is past its maximum age",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "                raise TokenExpired()  # the sign-in is over, however recently it was refreshed\n",
     "                pass\n",
     S + "test_session_lifetime.py",
@@ -586,7 +586,7 @@ mut(
 mut(
     "sign-in-max-age-cap",
     "pairs end with the sign-in they continue",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "            refresh_exp, access_exp = min(refresh_exp, ends), min(access_exp, ends)\n",
     "            pass\n",
     S + "test_session_lifetime.py",
@@ -596,7 +596,7 @@ mut(
 mut(
     "admin-sign-out-permission",
     "only someone who administers a user may sign them out everywhere",
-    "services/user_accounts.py",
+    "services/directory/user_accounts.py",
     "        row = load(conn, caller, user_id, Operation.WRITE)\n        ended = TokenService.revoke_user(conn, user_id)\n",
     "        row = users_repo.by_id(conn, user_id)\n        ended = TokenService.revoke_user(conn, user_id)\n",
     S + "test_sessions.py",
@@ -606,7 +606,7 @@ mut(
 mut(
     "password-failure-cap",
     "no limit in the settings still locks after 100 wrong passwords",
-    "services/auth.py",
+    "services/signin/password_login.py",
     "        return configured\n    return PASSWORD_FAILURES_CAP\n",
     "        return configured\n    return 10**9\n",
     S + "test_password_guessing.py",
@@ -615,8 +615,8 @@ mut(
 mut(
     "change-password-counts",
     "a wrong current password on a change counts as a failed login",
-    "services/auth.py",
-    '        if _password_failure(c, row, settings, data, "CREDENTIALS_UPDATED") == LOCKED:\n'
+    "services/signin/passwords.py",
+    '        if count_password_failure(c, row, settings, data, "CREDENTIALS_UPDATED") == LOCKED:\n'
     "            raise AuthenticationFailed(LOCKED)\n",
     "",
     S + "test_password_guessing.py",
@@ -674,7 +674,7 @@ mut(
 mut(
     "claims-wrong-type",
     "signed tokens with claims of the wrong type are a 401",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "        except (LookupError, TypeError, ValueError, AttributeError, OverflowError):\n",
     "        except (KeyError, IndexError, TypeError, ValueError):\n",
     S + "test_malformed_input.py",
@@ -682,7 +682,7 @@ mut(
 mut(
     "pending-serialised",
     "a user's enrollment writes queue on the credentials row (parallel generate/submit)",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "            .where(t.user_credentials.c.user_id == user_id)\n            .with_for_update()\n",
     "            .where(t.user_credentials.c.user_id == user_id)\n",
     S + "test_enrollment_races.py",
@@ -724,7 +724,7 @@ mut(
 mut(
     "settings-key-length",
     "admin settings keys at most 255 characters",
-    "services/admin_settings.py",
+    "services/administration/admin_settings.py",
     "    if len(key) > MAX_KEY_LENGTH:",
     "    if False:",
     S + "test_malformed_input.py",
@@ -732,7 +732,7 @@ mut(
 mut(
     "test-sms-provider-type",
     "a test SMS of an unknown provider type is a 400",
-    "services/admin_settings.py",
+    "services/administration/admin_settings.py",
     '    if provider.get("type") not in SMS_PROVIDER_TYPES:\n',
     "    if False:\n",
     S + "test_settings_bounds.py",
@@ -759,7 +759,7 @@ mut(
 mut(
     "issue-confirms-enabled",
     "tokens are issued only by a transaction that finds the credentials still enabled",
-    "services/sign_in.py",
+    "services/sessions/issuing.py",
     "        .where(_uc.user_id == user_id, _uc.enabled.is_(True))\n",
     "        .where(_uc.user_id == user_id)\n",
     S + "test_lockout_oracle.py",
@@ -767,7 +767,7 @@ mut(
 mut(
     "locked-right-password-told",
     "a locked or disabled account answers the right password as a wrong one",
-    "services/auth.py",
+    "services/signin/password_login.py",
     "    if not password_ok or not row.enabled:\n",
     "    if password_ok and not row.enabled:\n        raise AuthenticationFailed(NOT_ACTIVE)\n    if not password_ok or not row.enabled:\n",
     S + "test_lockout_oracle.py",
@@ -775,7 +775,7 @@ mut(
 mut(
     "method-added-ends-attempts",
     "a new method ends every other pending second step and configuration token",
-    "services/twofa_guard.py",
+    "services/twofa/change_guard.py",
     "    tokens.end_login_attempts(conn, claims.user_id, keep=keep)\n",
     "",
     S + "test_stale_states.py",
@@ -783,7 +783,7 @@ mut(
 mut(
     "method-removed-ends-attempts",
     "a removed or reset method ends every pending second step and configuration token",
-    "services/twofa_guard.py",
+    "services/twofa/change_guard.py",
     "    tokens.end_login_attempts(conn, user_id)\n",
     "    pass\n",
     S + "test_stale_states.py",
@@ -791,7 +791,7 @@ mut(
 mut(
     "pending-owner",
     "a pending enrollment is confirmed only by the sign-in that started it",
-    "services/twofa_account.py",
+    "services/twofa/enrollment.py",
     "                t.twofa_pending.c.owner == owner,\n",
     "",
     S + "test_stale_states.py",
@@ -799,7 +799,7 @@ mut(
 mut(
     "pending-ends-with-credentials",
     "a password change (every revocation of the user) ends pending enrollments",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "        _drop_pending(conn, user_id, keep=sign_in_owner(keep_family) if keep_family else None)\n",
     "",
     S + "test_stale_states.py",
@@ -807,7 +807,7 @@ mut(
 mut(
     "pending-ends-with-logout",
     "signing out ends the enrollments that sign-in left pending",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "            delete(t.twofa_pending).where(t.twofa_pending.c.owner == sign_in_owner(family or session_id))\n",
     "            delete(t.twofa_pending).where(t.twofa_pending.c.owner == 'nobody')\n",
     S + "test_stale_states.py",
@@ -815,7 +815,7 @@ mut(
 mut(
     "email-change-ends-reset-link",
     "an email change ends the reset link sent to the old address",
-    "services/credentials.py",
+    "services/signin/credentials.py",
     "    conn.execute(\n        update(t.user_credentials)\n        .where(t.user_credentials.c.user_id == user_id)\n        .values(reset_token_hash=None, reset_token_exp=None)\n    )\n",
     "",
     S + "test_stale_states.py",
@@ -823,7 +823,7 @@ mut(
 mut(
     "email-change-renews-activation",
     "an email change ends the activation link sent to the old address",
-    "services/credentials.py",
+    "services/signin/credentials.py",
     "        issue_activation_token(c, conn, user_id, ttl_hours)\n",
     "        pass\n",
     S + "test_stale_states.py",
@@ -831,7 +831,7 @@ mut(
 mut(
     "password-change-ends-reset-link",
     "a password change ends reset links issued before it",
-    "services/credentials.py",
+    "services/signin/credentials.py",
     "            reset_token_hash=None,\n            reset_token_exp=None,\n        )\n",
     "        )\n",
     S + "test_stale_states.py",
@@ -839,7 +839,7 @@ mut(
 mut(
     "check-bucket-per-user",
     "the check rate limit is one bucket per user across factors",
-    "services/twofa_login.py",
+    "services/twofa/second_step.py",
     "                _check_bucket(user_id, settings),\n",
     "                _check_bucket(user_id, settings) + provider.value,\n",
     S + "test_bruteforce_lockout.py",
@@ -848,7 +848,7 @@ mut(
 mut(
     "password-change-in-force",
     "a password change confirms in its transaction that the credentials are enabled and the session live",
-    "services/auth.py",
+    "services/signin/passwords.py",
     "        if not tokens.lock_credentials(conn, user_id) or not tokens.session_in_force(\n            conn, session_id\n        ):\n",
     "        if False:\n",
     S + "test_decisions_in_flight.py",
@@ -856,15 +856,15 @@ mut(
 mut(
     "expired-answer-confirmed",
     "an expired right password gets a reset token only while the credentials are enabled",
-    "services/auth.py",
-    "        enabled = sign_in.confirm_enabled(conn, row.id)\n",
+    "services/signin/password_login.py",
+    "        enabled = issuing.confirm_enabled(conn, row.id)\n",
     "        enabled = True\n",
     S + "test_decisions_in_flight.py",
 )
 mut(
     "reset-needs-enabled",
     "a reset link does not reset a locked account's password",
-    "services/auth.py",
+    "services/signin/passwords.py",
     "        if not tokens.lock_credentials(conn, cred.user_id):\n            raise AuthenticationFailed(NOT_ACTIVE)\n",
     "",
     S + "test_stale_states.py",
@@ -872,7 +872,7 @@ mut(
 mut(
     "activation-fresh-count",
     "an activation starts the failure counts afresh",
-    "services/auth.py",
+    "services/signin/passwords.py",
     "                failed_login_attempts=0,\n                twofa_failed_attempts=0,\n            )\n",
     "            )\n",
     S + "test_decisions_in_flight.py",
@@ -900,7 +900,7 @@ mut(
 mut(
     "reset-request-same-work",
     "the reset request does the same work for every address (no lookup before answering)",
-    "services/auth.py",
+    "services/signin/passwords.py",
     '    mail_queue.enqueue(c, PASSWORD_RESET, {"email": email, "base_url": base_url})\n',
     "    with c.db.read() as conn:\n"
     "        if users_repo.by_email(conn, email) is None:\n"
@@ -912,16 +912,16 @@ mut(
 mut(
     "reset-worker-same-work",
     "the queue's worker does the same statements for unknown addresses",
-    "services/auth.py",
-    "    token = _issue_reset_token(c, row.id if send else NULL_UUID, settings)\n",
-    '    token = _issue_reset_token(c, row.id, settings) if send else "x" * 40\n',
+    "services/signin/passwords.py",
+    "    token = issue_reset_token(c, row.id if send else NULL_UUID, settings)\n",
+    '    token = issue_reset_token(c, row.id, settings) if send else "x" * 40\n',
     S + "test_reset_enumeration.py",
 )
 
 mut(
     "mail-queue-claim-exclusive",
     "a row held by a worker is not claimed by another",
-    "services/mail_queue.py",
+    "services/records/mail_queue.py",
     '    return (_q.due_at <= bindparam("b_now")) & (\n'
     '        _q.claimed_until.is_(None) | (_q.claimed_until < bindparam("b_now"))\n'
     "    )\n",
@@ -932,7 +932,7 @@ mut(
 mut(
     "mail-queue-bounded-retries",
     "a failing mail is tried at most MAX_ATTEMPTS times",
-    "services/mail_queue.py",
+    "services/records/mail_queue.py",
     "    if item.attempt >= MAX_ATTEMPTS:\n",
     "    if False:\n",
     "tests/api/test_mail_queue.py",
@@ -941,7 +941,7 @@ mut(
 mut(
     "reset-limit-in-worker",
     "at most 5 reset mails an hour per address, decided by the worker",
-    "services/auth.py",
+    "services/signin/passwords.py",
     "        capacity=RESET_REQUESTS_PER_HOUR,\n",
     "        capacity=10**6,\n",
     "tests/api/test_mail_queue.py",
@@ -950,9 +950,9 @@ mut(
 mut(
     "lockout-notice-queued",
     "the password-lockout notice is queued, not sent in the locking request",
-    "services/auth.py",
-    "    twofa_notify.queued_email(\n",
-    "    twofa_notify.best_effort_email(\n",
+    "services/signin/password_login.py",
+    "    notices.queued_email(\n",
+    "    notices.best_effort_email(\n",
     S + "test_reset_enumeration.py",
 )
 
@@ -978,7 +978,7 @@ G = S + "test_refresh_grace.py::"
 mut(
     "grace-bound-to-token",
     "the refresh grace answers only the very token that was exchanged (AEAD context)",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     '    return f"refresh-grace:{session_id}:{digest}"\n',
     '    return f"refresh-grace:{session_id}"\n',
     G + "test_only_the_exchanged_token_gets_the_pair_again",
@@ -986,7 +986,7 @@ mut(
 mut(
     "grace-period-ends",
     "the refresh grace lasts TWOSTEP_REFRESH_GRACE_S only",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "                s_.rotated_at >= now - self.refresh_grace * 1000,\n",
     "                s_.rotated_at.is_not(None),\n",
     G + "test_a_reuse_after_the_grace_period_ends_the_sign_in",
@@ -994,7 +994,7 @@ mut(
 mut(
     "grace-successor-live",
     "the refresh grace answers only while the successor's session is live",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "                successor.c.revoked.is_(False),\n",
     "",
     G + "test_the_successor_must_be_live_even_if_its_seal_was_kept " + G + "test_a_later_refresh_of_the_successor_ends_the_grace",
@@ -1002,7 +1002,7 @@ mut(
 mut(
     "grace-logout-drops-seal",
     "logout (and a reuse) drop the sealed successor pair",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     '_NO_SUCCESSOR = {"successor_id": None, "successor_enc": None}\n',
     '_NO_SUCCESSOR = {"successor_id": None}\n',
     G + "test_the_successor_pair_is_sealed_at_rest_and_dropped_by_revocation",
@@ -1010,7 +1010,7 @@ mut(
 mut(
     "grace-revocation-drops-seal",
     "every revocation of a user (password change, lockout, disabling) drops the sealed successor pairs",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     '    s_ = t.auth_session.c\n    condition = [s_.user_id == user_id, s_.successor_enc.is_not(None)]\n',
     '    return\n    s_ = t.auth_session.c\n    condition = [s_.user_id == user_id, s_.successor_enc.is_not(None)]\n',
     G + "test_a_password_change_ends_the_grace",
@@ -1018,7 +1018,7 @@ mut(
 mut(
     "grace-pair-sealed",
     "the successor pair is stored sealed (AES-GCM), never in clear",
-    "services/tokens.py",
+    "services/sessions/tokens.py",
     "                sealed = self._box.seal(\n",
     "                sealed = (lambda text, context: text)(\n",
     G + "test_the_successor_pair_is_sealed_at_rest_and_dropped_by_revocation",

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response
 
 from twostep.channels import mail_presets
-from twostep.services import admin_settings
+from twostep.services.administration import admin_settings
 from twostep.web.deps import Admin, ContainerDep, SysAdmin
 
 router = APIRouter()

@@ -13,7 +13,9 @@ from twostep.domain.contacts import is_email
 from twostep.domain.errors import AuthenticationFailed, BadRequest
 from twostep.domain.ids import parse_uuid
 from twostep.domain.useragent import device_name
-from twostep.services import auth, settings_store, users_repo
+from twostep.services import values
+from twostep.services.records import stored_settings, user_rows
+from twostep.services.signin import password_login, passwords, session_control
 from twostep.tbjson import user_json
 from twostep.web.deps import (
     AnyUser,
@@ -29,8 +31,8 @@ router = APIRouter()
 _NOT_SUPPORTED = "Authentication method not supported"
 
 
-def _client(info: Any) -> auth.Client:
-    return auth.Client(address=info.address, user_agent=info.user_agent)
+def _client(info: Any) -> values.Client:
+    return values.Client(address=info.address, user_agent=info.user_agent)
 
 
 async def _login_body(request: Request, *fields: str) -> dict[str, Any]:
@@ -55,7 +57,7 @@ async def login(request: Request, container: ContainerDep) -> Response:
     # Answered as it is: FastAPI's validation of a returned dict is a cost on every login.
     return JSONResponse(
         await run_in_threadpool(
-            auth.login,
+            password_login.login,
             container,
             username=body["username"],
             password=body["password"],
@@ -77,12 +79,12 @@ def method_not_supported() -> None:
 @router.post("/api/auth/token")
 async def refresh(request: Request, container: ContainerDep) -> dict[str, str]:
     body = await _login_body(request, "refreshToken")
-    return await run_in_threadpool(auth.refresh, container, body["refreshToken"])
+    return await run_in_threadpool(session_control.refresh, container, body["refreshToken"])
 
 
 @router.post("/api/auth/logout", response_class=Response)
 def logout(principal: AnyUser, container: ContainerDep, client: ClientDep) -> None:
-    auth.logout(
+    session_control.logout(
         container,
         user_id=principal.user_id,
         session_id=principal.claims.session_id,
@@ -95,7 +97,7 @@ def logout_others(
     principal: RecentAnyUserForSessions, container: ContainerDep, client: ClientDep
 ) -> dict[str, int]:
     """twostep's own: sign out every other session of the caller (not in ThingsBoard)."""
-    ended = auth.logout_others(
+    ended = session_control.logout_others(
         container,
         user_id=principal.user_id,
         session_id=principal.claims.session_id,
@@ -107,7 +109,7 @@ def logout_others(
 @router.get("/api/auth/sessions")
 def sign_ins(principal: AnyUser, container: ContainerDep) -> list[dict[str, Any]]:
     """twostep's own: where the caller is signed in (ASVS 7.5.2; not in ThingsBoard)."""
-    found = auth.sign_ins(
+    found = session_control.sign_ins(
         container, user_id=principal.user_id, session_id=principal.claims.session_id
     )
     return [
@@ -129,7 +131,7 @@ def end_sign_in(
     principal: RecentAnyUserForSessions, container: ContainerDep, client: ClientDep, signInId: str
 ) -> dict[str, int]:
     """twostep's own: sign out one sign-in of the caller (another device, or a stranger)."""
-    ended = auth.end_sign_in(
+    ended = session_control.end_sign_in(
         container,
         user_id=principal.user_id,
         sign_in=parse_uuid(signInId),
@@ -141,7 +143,7 @@ def end_sign_in(
 @router.get("/api/auth/user")
 def current_user(principal: AnyUser, container: ContainerDep) -> dict[str, Any]:
     with container.db.read() as conn:
-        row = users_repo.by_id(conn, principal.user_id)
+        row = user_rows.by_id(conn, principal.user_id)
     if row is None:
         raise AuthenticationFailed("You aren't authorized to perform this operation!")
     return user_json(row)
@@ -152,7 +154,7 @@ def change_password(
     request: Request, principal: AnyUser, container: ContainerDep, body: Any = Body(None)
 ) -> dict[str, str]:
     current, new = required_strings(body, "currentPassword", "newPassword")
-    return auth.change_password(
+    return passwords.change_password(
         container,
         user_id=principal.user_id,
         session_id=principal.claims.session_id,
@@ -166,12 +168,12 @@ def change_password(
 @router.get("/api/noauth/userPasswordPolicy")
 def password_policy(container: ContainerDep) -> dict[str, Any]:
     with container.db.read() as conn:
-        return dict(settings_store.security_settings(conn)["passwordPolicy"])
+        return dict(stored_settings.security_settings(conn)["passwordPolicy"])
 
 
 @router.get("/api/noauth/activate")
 def check_activate_token(container: ContainerDep, activateToken: str = Query(...)) -> Response:  # noqa: N803
-    state = auth.check_activate_token(container, activateToken)
+    state = passwords.check_activate_token(container, activateToken)
     if state == "unknown":
         return Response(status_code=409)
     if state == "expired":
@@ -188,7 +190,7 @@ def activate(
     body: Any = Body(None),
 ) -> dict[str, Any]:
     token, password = required_strings(body, "activateToken", "password")
-    return auth.activate(
+    return passwords.activate(
         container,
         token=token,
         password=password,
@@ -212,7 +214,7 @@ async def reset_password_by_email(request: Request, container: ContainerDep) -> 
     if is_email(email):
 
         def queue_request() -> None:
-            auth.request_password_reset(container, email=email, base_url=base_url(request))
+            passwords.request_password_reset(container, email=email, base_url=base_url(request))
 
         await run_in_threadpool(queue_request)
     return None
@@ -220,7 +222,7 @@ async def reset_password_by_email(request: Request, container: ContainerDep) -> 
 
 @router.get("/api/noauth/resetPassword")
 def check_reset_token(container: ContainerDep, resetToken: str = Query(...)) -> Response:  # noqa: N803
-    state = auth.check_reset_token(container, resetToken)
+    state = passwords.check_reset_token(container, resetToken)
     if state == "unknown":
         return Response(status_code=409)
     if state == "expired":
@@ -231,4 +233,4 @@ def check_reset_token(container: ContainerDep, resetToken: str = Query(...)) -> 
 @router.post("/api/noauth/resetPassword", response_class=Response)
 def reset_password(request: Request, container: ContainerDep, body: Any = Body(None)) -> None:
     token, password = required_strings(body, "resetToken", "password")
-    auth.reset_password(container, token=token, password=password, base_url=base_url(request))
+    passwords.reset_password(container, token=token, password=password, base_url=base_url(request))

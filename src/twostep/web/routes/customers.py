@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import PlainTextResponse
 
 from twostep.domain.ids import parse_uuid
-from twostep.services import customers
-from twostep.services.customers import NameConflict, NameConflictPolicy, UniquifyStrategy
-from twostep.services.entity_store import parse_id_list
+from twostep.services.directory import customers
+from twostep.services.directory.customers import NameConflict, NameConflictPolicy, UniquifyStrategy
+from twostep.services.directory.entity_store import parse_id_list
 from twostep.storage import tables as t
 from twostep.tbjson import customer_json, customer_short_info
 from twostep.web.deps import ContainerDep, TenantAdmin, TenantOrCustomer

@@ -1,4 +1,4 @@
-"""The web UI's HTML pages (issue 5). Each page is a server-rendered shell; /static/app.js fills it in
+"""The web UI's HTML pages (issue 5). Each page is a server-rendered shell; its module in /static/js/ fills it in
 through the JSON API (see web/ui/ for the cookie session, CSRF and CSP). The activation and password
 reset links of ThingsBoard's API land on /login/createPassword and /login/resetPassword and always
 answer 200 (tb-rest-client follows the redirects there)."""

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body
 
 from twostep.domain import security_settings
-from twostep.services import settings_store
+from twostep.services.records import stored_settings
 from twostep.web.deps import ContainerDep, SysAdmin
 
 router = APIRouter()
@@ -16,7 +16,7 @@ router = APIRouter()
 @router.get("/api/admin/securitySettings")
 def get_security_settings(_: SysAdmin, container: ContainerDep) -> dict[str, Any]:
     with container.db.read() as conn:
-        return settings_store.security_settings(conn)
+        return stored_settings.security_settings(conn)
 
 
 @router.post("/api/admin/securitySettings")
@@ -25,5 +25,5 @@ def save_security_settings(
 ) -> dict[str, Any]:
     stored = security_settings.validate(body)
     with container.db.transaction() as conn:
-        settings_store.put(conn, "securitySettings", stored)
+        stored_settings.put(conn, "securitySettings", stored)
     return stored

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from twostep.services import system_params
+from twostep.services.administration import system_params
 from twostep.web.deps import AnyUser, ContainerDep
 
 router = APIRouter()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from twostep.domain.ids import parse_uuid
-from twostep.services import tenant_profiles
+from twostep.services.directory import tenant_profiles
 from twostep.storage import tables as t
 from twostep.tbjson import entity_info, tenant_profile_json
 from twostep.web.deps import ContainerDep, SysAdmin

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from twostep.domain.ids import parse_uuid
-from twostep.services import tenants
-from twostep.services.entity_store import parse_id_list
+from twostep.services.directory import tenants
+from twostep.services.directory.entity_store import parse_id_list
 from twostep.storage import tables as t
 from twostep.tbjson import tenant_info_json, tenant_json
 from twostep.web.deps import Admin, ContainerDep, SysAdmin

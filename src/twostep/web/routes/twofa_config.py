@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Query, Response
 from fastapi.responses import JSONResponse
 
 from twostep.domain.ids import parse_uuid
-from twostep.services import twofa_account, twofa_settings
+from twostep.services.twofa import enrollment, platform_settings
 from twostep.web import schemas_twofa as s
 from twostep.web.deps import (
     Admin,
@@ -31,25 +31,25 @@ def _maybe_empty(body: dict[str, Any] | None) -> Response:
 
 @router.get("/api/2fa/settings")
 def get_platform_settings(_: SysAdmin, container: ContainerDep) -> Response:
-    return _maybe_empty(twofa_settings.get_json(container))
+    return _maybe_empty(platform_settings.get_json(container))
 
 
 @router.post("/api/2fa/settings")
 def save_platform_settings(
     _: SysAdmin, container: ContainerDep, body: Any = Body(None)
 ) -> dict[str, Any]:
-    return twofa_settings.save(container, body)
+    return platform_settings.save(container, body)
 
 
 @router.get("/api/2fa/providers")
 def platform_provider_types(_: AnyUserOrMfaConfig, container: ContainerDep) -> list[str]:
-    return twofa_account.provider_types(container)
+    return enrollment.provider_types(container)
 
 
 @router.get("/api/2fa/account/settings")
 def account_settings(principal: AnyUserOrMfaConfig, container: ContainerDep) -> Response:
     return _maybe_empty(
-        s.account_settings_json(twofa_account.get_settings(container, principal.user_id))
+        s.account_settings_json(enrollment.get_settings(container, principal.user_id))
     )
 
 
@@ -59,7 +59,7 @@ def generate(
     container: ContainerDep,
     providerType: str | None = Query(None),  # noqa: N803
 ) -> dict[str, Any]:
-    generated = twofa_account.generate(container, principal.claims, s.provider_param(providerType))
+    generated = enrollment.generate(container, principal.claims, s.provider_param(providerType))
     return s.generated_json(generated)
 
 
@@ -70,7 +70,7 @@ def submit(
     client: ClientDep,
     body: Any = Body(None),
 ) -> None:
-    twofa_account.submit(container, principal.claims, s.parse_account_config(body), client)
+    enrollment.submit(container, principal.claims, s.parse_account_config(body), client)
 
 
 @router.post("/api/2fa/account/config")
@@ -81,7 +81,7 @@ def verify_and_save(
     verificationCode: str | None = Query(None),  # noqa: N803
     body: Any = Body(None),
 ) -> dict[str, Any] | None:
-    view = twofa_account.verify_and_save(
+    view = enrollment.verify_and_save(
         container, principal.claims, s.parse_account_config(body), verificationCode, client
     )
     return s.account_settings_json(view)
@@ -94,7 +94,7 @@ def update(
     providerType: str | None = Query(None),
     body: Any = Body(None),  # noqa: N803
 ) -> dict[str, Any] | None:
-    view = twofa_account.update_default(
+    view = enrollment.update_default(
         container, principal.claims, s.provider_param(providerType), s.parse_update(body)
     )
     return s.account_settings_json(view)
@@ -107,7 +107,7 @@ def delete(
     client: ClientDep,
     providerType: str | None = Query(None),  # noqa: N803
 ) -> dict[str, Any] | None:
-    view = twofa_account.delete_config(
+    view = enrollment.delete_config(
         container, principal.claims, s.provider_param(providerType), client
     )
     return s.account_settings_json(view) or {"configs": {}}
@@ -118,7 +118,7 @@ def delete(
 
 @router.get("/api/2fa/{userId}/settings")
 def admin_get_user_settings(principal: Admin, container: ContainerDep, userId: str) -> Response:  # noqa: N803
-    view = twofa_account.admin_get(container, principal, parse_uuid(userId))
+    view = enrollment.admin_get(container, principal, parse_uuid(userId))
     return _maybe_empty(s.account_settings_json(view))
 
 
@@ -130,7 +130,7 @@ def admin_reset_user(
     userId: str,
     providerType: str | None = Query(None),  # noqa: N803
 ) -> dict[str, Any]:
-    view = twofa_account.admin_reset(
+    view = enrollment.admin_reset(
         container, principal, parse_uuid(userId), s.provider_param(providerType), client
     )
     return s.account_settings_json(view) or {"configs": {}}

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from twostep.domain.errors import BadRequest
-from twostep.services import twofa_login
+from twostep.services.twofa import second_step
 from twostep.web import schemas_twofa as s
 from twostep.web.deps import (
     ClientDep,
@@ -26,7 +26,7 @@ router = APIRouter()
 
 @router.get("/api/auth/2fa/providers")
 def providers(principal: PreVerification, container: ContainerDep) -> list[dict[str, Any]]:
-    return [s.provider_info_json(p) for p in twofa_login.providers(container, principal)]
+    return [s.provider_info_json(p) for p in second_step.providers(container, principal)]
 
 
 @router.post("/api/auth/2fa/verification/send", response_class=Response)
@@ -36,7 +36,7 @@ def send_code(
     client: ClientDep,
     providerType: str | None = Query(None),  # noqa: N803
 ) -> None:
-    twofa_login.send(container, principal, s.provider_param(providerType), client)
+    second_step.send(container, principal, s.provider_param(providerType), client)
 
 
 _CHECK_PARAMETERS = [
@@ -61,7 +61,7 @@ async def check_code(request: Request) -> Response:
         raise BadRequest("Repeated query parameters are not allowed")
     provider_type = query.get("providerType")
     pair = await run_in_threadpool(
-        twofa_login.check,
+        second_step.check,
         get_container(request),
         principal,
         s.provider_param(provider_type),
@@ -75,4 +75,4 @@ async def check_code(request: Request) -> Response:
 def configuration_login(
     principal: MfaConfiguration, container: ContainerDep, client: ClientDep
 ) -> dict[str, str]:
-    return twofa_login.config_login(container, principal, client)
+    return second_step.config_login(container, principal, client)

@@ -11,8 +11,8 @@ from fastapi.responses import PlainTextResponse
 
 from twostep.domain.errors import PermissionDenied
 from twostep.domain.ids import now_ms, parse_uuid
-from twostep.services import user_accounts, users
-from twostep.services.entity_store import parse_id_list
+from twostep.services.directory import user_accounts, users
+from twostep.services.directory.entity_store import parse_id_list
 from twostep.storage import tables as t
 from twostep.tbjson import user_email_info, user_json
 from twostep.web.deps import (

@@ -1,4 +1,4 @@
-"""The web UI (issue 5): server-rendered pages, one static script, a cookie session.
+"""The web UI (issue 5): server-rendered pages, a script module per page, a cookie session.
 
 install(app) adds the cookie-session/CSRF/CSP middleware, the /static files and the /ui/session/*
 endpoints. The HTML pages themselves live in web/routes/pages.py (already in ROUTERS).

@@ -17,7 +17,9 @@ from fastapi.responses import JSONResponse
 from twostep.domain.authority import Authority
 from twostep.domain.errors import AuthenticationFailed, BadRequest, DomainError
 from twostep.domain.twofa.providers import ProviderType
-from twostep.services import auth, twofa_account, twofa_login
+from twostep.services import values
+from twostep.services.signin import password_login, passwords, session_control
+from twostep.services.twofa import enrollment, second_step
 from twostep.web import schemas_twofa as schemas
 from twostep.web.deps import (
     AnyUser,
@@ -41,9 +43,9 @@ NEXT_BY_SCOPE = {
 }
 
 
-def _client(request: Request) -> auth.Client:
+def _client(request: Request) -> values.Client:
     info = client_info(request)
-    return auth.Client(address=info.address, user_agent=info.user_agent)
+    return values.Client(address=info.address, user_agent=info.user_agent)
 
 
 def _https(request: Request) -> bool:
@@ -64,7 +66,7 @@ def login(request: Request, container: ContainerDep, body: BodyArg = None) -> JS
         username, password = required_strings(body, "username", "password")
     except BadRequest:
         raise AuthenticationFailed("Authentication failed") from None
-    result = auth.login(
+    result = password_login.login(
         container, username=username.strip(), password=password, client=_client(request)
     )
     return _session_answer(request, result)
@@ -75,7 +77,7 @@ def verify(
     request: Request, principal: PreVerification, container: ContainerDep, body: BodyArg = None
 ) -> JSONResponse:
     provider, code = required_strings(body, "providerType", "verificationCode")
-    pair = twofa_login.check(
+    pair = second_step.check(
         container, principal, schemas.provider_param(provider), code, _client(request)
     )
     return _session_answer(request, pair)
@@ -86,14 +88,14 @@ def config_login(
     request: Request, principal: MfaConfiguration, container: ContainerDep
 ) -> JSONResponse:
     return _session_answer(
-        request, twofa_login.config_login(container, principal, _client(request))
+        request, second_step.config_login(container, principal, _client(request))
     )
 
 
 @router.post("/ui/session/activate")
 def activate(request: Request, container: ContainerDep, body: BodyArg = None) -> JSONResponse:
     token, password = required_strings(body, "activateToken", "password")
-    result = auth.activate(
+    result = passwords.activate(
         container,
         token=token,
         password=password,
@@ -109,7 +111,7 @@ def change_password(
     request: Request, principal: AnyUser, container: ContainerDep, body: BodyArg = None
 ) -> JSONResponse:
     current, new = required_strings(body, "currentPassword", "newPassword")
-    pair = auth.change_password(
+    pair = passwords.change_password(
         container,
         user_id=principal.user_id,
         session_id=principal.claims.session_id,
@@ -130,7 +132,7 @@ def logout(request: Request, container: ContainerDep) -> JSONResponse:
             Authority.TENANT_ADMIN,
             Authority.CUSTOMER_USER,
         ):
-            auth.logout(
+            session_control.logout(
                 container,
                 user_id=principal.user_id,
                 session_id=principal.claims.session_id,
@@ -164,7 +166,7 @@ def qr_svg(uri: str) -> str:
 
 @router.post("/ui/totp/generate")
 def totp_generate(principal: RecentAnyUserOrMfaConfig, container: ContainerDep) -> dict[str, Any]:
-    generated = twofa_account.generate(container, principal.claims, ProviderType.TOTP)
+    generated = enrollment.generate(container, principal.claims, ProviderType.TOTP)
     config = schemas.generated_json(generated)
     auth_url = config["authUrl"]
     secret = auth_url.split("secret=", 1)[1].split("&", 1)[0]

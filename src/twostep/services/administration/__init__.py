@@ -1,0 +1,1 @@
+"""Platform settings other than 2FA: mail and SMS, system parameters."""

@@ -1,0 +1,1 @@
+"""Tenants, tenant profiles, customers and users, and the administration of accounts."""

@@ -1,0 +1,1 @@
+"""Running the service: first start, maintenance, the mail worker."""

@@ -1,0 +1,1 @@
+"""Tokens and sessions: issuing, checking and revoking them, and the transaction rules of issuing."""

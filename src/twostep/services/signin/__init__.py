@@ -1,0 +1,1 @@
+"""Signing in with a password, what it earns, passwords (change, activation, reset) and sessions."""
