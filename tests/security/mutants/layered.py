@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(os.environ.get("TWOSTEP_MUTATION_ROOT", "/tmp/mut"))
+ROOT = Path(os.environ.get("TWOSTEP_MUT_ROOT") or os.environ.get("TWOSTEP_MUTATION_ROOT", "/tmp/mut"))
 SRC = ROOT / "src/twostep"
 S = "tests/security/"
 M = [

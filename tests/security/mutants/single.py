@@ -132,6 +132,7 @@ mut(
     "and row.attempt_scope == claims.authority.value",
     "and True",
     S + "test_preverification_token.py",
+    count=2,  # is_live and ended_by_lockout
 )
 mut(
     "authority-matrix",
