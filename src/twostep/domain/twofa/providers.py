@@ -13,14 +13,3 @@ class ProviderType(StrEnum):
 
 
 ORDER = {p: i for i, p in enumerate(ProviderType)}
-
-
-def parse_provider(value: str | None) -> ProviderType:
-    from twostep.domain.errors import BadRequest
-
-    try:
-        return ProviderType(value)  # type: ignore[arg-type]
-    except ValueError:
-        raise BadRequest(
-            f"Failed to convert value '{value}' to TwoFaProviderType: use one of TOTP, SMS, EMAIL, BACKUP_CODE"
-        ) from None
