@@ -43,13 +43,23 @@ def confirm_enabled(conn: Connection, user_id: uuid.UUID, **values: Any) -> bool
     return done == 1
 
 
-def issue_full(c: Container, conn: Connection, user: UserRecord, client: ClientSeen, **audit_extra: Any) -> dict[str, str]:
-    """The normal token pair, LOGIN audited and lastLoginTs set, in the caller's transaction (which
-    has confirmed the credentials)."""
+def issue_full(
+    c: Container,
+    conn: Connection,
+    user: UserRecord,
+    client: ClientSeen,
+    *,
+    stamped: bool = False,
+    **audit_extra: Any,
+) -> dict[str, str]:
+    """The normal token pair, LOGIN audited and lastLoginTs set (unless the caller's confirming
+    write already `stamped` it), in the caller's transaction (which has confirmed the
+    credentials)."""
     pair = c.tokens.issue_pair(user_rows.identity(user), conn=conn, client=client)
-    conn.execute(
-        update(t.user_credentials).where(_uc.user_id == user.id).values(last_login_ts=now_ms())
-    )
+    if not stamped:
+        conn.execute(
+            update(t.user_credentials).where(_uc.user_id == user.id).values(last_login_ts=now_ms())
+        )
     audit.record_user_event(
         conn, user, "LOGIN", login_data(client.address, client.user_agent, **audit_extra)
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from twostep.bootstrap import Container
 from twostep.domain.authority import Authority
+from twostep.domain.ids import now_ms
 from twostep.domain.twofa.platform import PlatformSettings
 from twostep.services.records import audit
 from twostep.services.records.audit import login_data
@@ -28,8 +29,13 @@ def admit(
     otherwise the normal pair; `settings` and `configs` were read with the user, and
     `credential_values` (a reset failure count, an upgraded hash) are written with the decision.
     AccountClosed when the credentials are no longer enabled."""
+    # Without methods and without enforcement the answer is the full pair whatever else happens
+    # (pruning only removes methods): the confirming write then also sets lastLoginTs, one write
+    # of the credentials row instead of two on the common path.
+    full = not configs and not (settings is not None and settings.enforce)
+    values = {**credential_values, "last_login_ts": now_ms()} if full else credential_values
     with c.db.transaction() as conn:
-        if not confirm_enabled(conn, user.id, **credential_values):
+        if not confirm_enabled(conn, user.id, **values):
             raise AccountClosed()
         if config_store.needs_pruning(configs, settings):
             configs = config_store.pruned_rows(conn, user.id, settings)
@@ -37,7 +43,7 @@ def admit(
             return restricted(c, conn, user, Authority.PRE_VERIFICATION_TOKEN, settings, client)
         if is_enforced(conn, settings, user):
             return restricted(c, conn, user, Authority.MFA_CONFIGURATION_TOKEN, settings, client)
-        return issue_full(c, conn, user, client)
+        return issue_full(c, conn, user, client, stamped=full)
 
 
 def after_activation(c: Container, user: UserRecord, client: ClientSeen) -> dict[str, Any]:
